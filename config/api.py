@@ -1,0 +1,21 @@
+"""The public JSON API at /api/v1/ (OpenAPI 3 at /api/v1/openapi.json, docs at /api/v1/docs)."""
+
+from ninja import NinjaAPI
+
+from ventanilla.catalog.api import router as catalog_router
+from ventanilla.core.api import install_error_handlers
+
+api = NinjaAPI(
+    title="Ventanilla API",
+    version="1.0.0",
+    description=(
+        "API pública de la plataforma Ventanilla: catálogo nacional de trámites (Portal de Trámites), "
+        "instituciones y estadísticas. Los errores se devuelven como "
+        '`{"errors": [{"code", "message", "field"}]}` con un estado 4xx.'
+    ),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_error_handlers(api)
+api.add_router("/", catalog_router)

@@ -1,0 +1,123 @@
+"""Spanish search over published procedures.
+
+PostgreSQL: full-text search with the ``vt_spanish`` configuration (Spanish stemming + unaccent, GIN
+index), ranked by ``ts_rank`` plus trigram similarity of the name; when nothing matches, a trigram
+word-similarity pass tolerates typos. SQLite: the Snowball stems stored by the services, matched by prefix
+and ranked by matches in the name; when nothing matches, query words are corrected against the catalogue's
+vocabulary. Both are accent- and case-insensitive.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from django.db import connection
+from django.db.models import Case, F, FloatField, IntegerField, QuerySet, Value, When
+from django.db.models.expressions import Func
+from django.db.models.functions import Length
+
+from ventanilla.core.text import fold, stems
+
+from .models import Procedure
+
+MAX_QUERY_LENGTH = 200
+TRIGRAM_THRESHOLD = 0.45
+
+
+class _VtTsVector(Func):
+    template = "to_tsvector('vt_spanish'::regconfig, %(expressions)s)"
+
+    def __init__(self, expression: Any) -> None:
+        from django.contrib.postgres.search import SearchVectorField
+
+        super().__init__(expression, output_field=SearchVectorField())
+
+
+class _VtUnaccentLower(Func):
+    template = "vt_unaccent(lower(%(expressions)s))"
+
+
+def clean_query(q: str) -> str:
+    return " ".join((q or "").split())[:MAX_QUERY_LENGTH]
+
+
+def text_search(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure], str | None]:
+    """Filter and rank ``queryset`` by ``q``. Returns (ranked queryset, corrected query or None)."""
+    q = clean_query(q)
+    if not q or not any(ch.isalnum() for ch in q):
+        return queryset.order_by("name"), None
+    if connection.vendor == "postgresql":
+        return _postgres(queryset, q)
+    return _sqlite(queryset, q)
+
+
+def _postgres(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure], str | None]:
+    from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity, TrigramWordSimilarity
+
+    folded = fold(q)
+    query = SearchQuery(folded, config="vt_spanish", search_type="websearch")
+    vector = _VtTsVector(F("search_document"))
+    ranked = (
+        queryset.annotate(_tsv=vector)
+        .filter(_tsv=query)
+        .annotate(rank=SearchRank(vector, query) + 2 * TrigramSimilarity(_VtUnaccentLower("name"), folded))
+        .order_by("-rank", Length("name"), "name")
+    )
+    if ranked.exists():
+        return ranked, None
+    fuzzy = (
+        queryset.annotate(rank=TrigramWordSimilarity(Value(folded), _VtUnaccentLower("name")))
+        .filter(rank__gte=TRIGRAM_THRESHOLD)
+        .order_by("-rank", Length("name"), "name")
+    )
+    return fuzzy, q
+
+
+def _stem_filter(queryset: QuerySet[Procedure], terms: list[str]) -> QuerySet[Procedure]:
+    for term in terms:
+        queryset = queryset.filter(search_stems__contains=f" {term}")
+    name_score: Any = Value(0, output_field=IntegerField())
+    for term in terms:
+        name_score = name_score + Case(
+            When(name_stems__contains=f" {term}", then=Value(3)), default=Value(0), output_field=IntegerField()
+        )
+    return queryset.annotate(_name_score=name_score)
+
+
+def _sqlite(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure], str | None]:
+    folded = fold(q)
+    terms = stems(q)
+    if not terms:
+        return queryset.order_by("name"), None
+    ranked = _stem_filter(queryset, terms)
+    exact = Case(
+        When(search_document__startswith=f"{folded} {folded} ", then=Value(5.0)),
+        default=Value(0.0), output_field=FloatField(),
+    )
+    ranked = ranked.annotate(rank=F("_name_score") + exact).order_by("-rank", Length("name"), "name")
+    if ranked.exists():
+        return ranked, None
+    vocabulary = _vocabulary(queryset)
+    corrected = []
+    for term in terms:
+        if term in vocabulary:
+            corrected.append(term)
+            continue
+        match = difflib.get_close_matches(term, vocabulary, n=1, cutoff=0.7)
+        corrected.append(match[0] if match else term)
+    if corrected == terms:
+        return ranked, None
+    fuzzy = (
+        _stem_filter(queryset, corrected)
+        .annotate(rank=F("_name_score") * Value(1.0, output_field=FloatField()))
+        .order_by("-rank", Length("name"), "name")
+    )
+    return fuzzy, q
+
+
+def _vocabulary(queryset: QuerySet[Procedure]) -> list[str]:
+    words: set[str] = set()
+    for value in queryset.values_list("search_stems", flat=True):
+        words.update(value.split())
+    return sorted(words)

@@ -1,0 +1,44 @@
+/*!
+ * Ventanilla — progressive enhancement only (no framework, no build step).
+ *
+ * Every page must work without this file: forms keep their submit button,
+ * links are real links. Nothing here is required.
+ *
+ * Strict-CSP friendly: loaded as an external file, no eval, no inline
+ * styles or handlers.
+ *
+ * Features:
+ *  - Auto-submit: in a <form data-autosubmit>, changing a <select>, a
+ *    checkbox or a radio submits the form (e.g. the facet sidebar). The
+ *    submit button stays in the page for users without JS and for anyone
+ *    who prefers to choose several filters before applying them.
+ */
+(function () {
+  "use strict";
+
+  var AUTOSUBMIT_FIELDS = 'select, input[type="checkbox"], input[type="radio"]';
+
+  function submitForm(form) {
+    if (typeof form.requestSubmit === "function") {
+      // Fires the "submit" event and runs validation (htmx and others can
+      // intercept it), like a click on the submit button.
+      form.requestSubmit();
+    } else {
+      form.submit();
+    }
+  }
+
+  function onChange(event) {
+    var field = event.target;
+    if (!field || !field.form || typeof field.matches !== "function") {
+      return;
+    }
+    if (!field.form.hasAttribute("data-autosubmit") || !field.matches(AUTOSUBMIT_FIELDS)) {
+      return;
+    }
+    submitForm(field.form);
+  }
+
+  // Delegated on the document, so it also covers content swapped in later.
+  document.addEventListener("change", onChange);
+})();
