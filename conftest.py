@@ -18,8 +18,13 @@ def institution_a(db: Any) -> Institution:
     institution = Institution.objects.create(
         code="INSTA", name="Servicio de Identificación de Prueba", acronym="SIP", level="central"
     )
-    Office.objects.create(institution=institution, code="INSTA-SEDE", name="Oficina central A",
-                          department="L", municipality="La Paz")
+    Office.objects.create(
+        institution=institution,
+        code="INSTA-SEDE",
+        name="Oficina central A",
+        department="L",
+        municipality="La Paz",
+    )
     return institution
 
 
@@ -28,15 +33,20 @@ def institution_b(db: Any) -> Institution:
     institution = Institution.objects.create(
         code="INSTB", name="Gobierno Municipal de Prueba", acronym="GMP", level="municipal", department="S"
     )
-    Office.objects.create(institution=institution, code="INSTB-SEDE", name="Oficina central B",
-                          department="S", municipality="Santa Cruz de la Sierra")
+    Office.objects.create(
+        institution=institution,
+        code="INSTB-SEDE",
+        name="Oficina central B",
+        department="S",
+        municipality="Santa Cruz de la Sierra",
+    )
     return institution
 
 
 def _user(username: str, **extra: Any) -> Any:
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.create_user(username=username, password="clave-de-prueba-123", **extra)
+    return get_user_model().objects.create_user(username=username, password="clave-de-prueba-123", **extra)  # noqa: S106
 
 
 @pytest.fixture
@@ -86,18 +96,25 @@ def agency_client(agency: Any) -> Client:
     return login(agency)
 
 
-def make_procedure(institution: Institution, slug: str, name: str, *, status: str = "publicado",
-                   **overrides: Any) -> Any:
+def make_procedure(
+    institution: Institution, slug: str, name: str, *, status: str = "publicado", **overrides: Any
+) -> Any:
     """A procedure written through the real service (system actor), as the demo loader does."""
     office = institution.offices.first()
     values: dict[str, Any] = {
-        "slug": slug, "name": name, "institution": institution.code,
-        "summary": f"Resumen de {name.lower()}.", "category": "identidad-y-documentos",
+        "slug": slug,
+        "name": name,
+        "institution": institution.code,
+        "summary": f"Resumen de {name.lower()}.",
+        "category": "identidad-y-documentos",
         "office": office.code if office else None,
         "requirements": [RequirementData(name="Cédula de identidad vigente", held_by_state=True)],
         "steps": [StepData(title="Presentarse en ventanilla")],
         "channels": [ChannelData(channel="presencial", offices=[office.code] if office else [])],
-        "cost_amount": Decimal("17.00"), "currency": "BOB", "max_days": 3, "status": status,
+        "cost_amount": Decimal("17.00"),
+        "currency": "BOB",
+        "max_days": 3,
+        "status": status,
     }
     values.update(overrides)
     return procedure_save(actor=None, data=ProcedureData(**values))
@@ -105,11 +122,21 @@ def make_procedure(institution: Institution, slug: str, name: str, *, status: st
 
 @pytest.fixture
 def procedure_a(institution_a: Institution) -> Any:
-    return make_procedure(institution_a, "licencia-de-conducir", "Licencia de conducir",
-                          category="vehiculos-y-transporte", keywords="brevet")
+    return make_procedure(
+        institution_a,
+        "licencia-de-conducir",
+        "Licencia de conducir",
+        category="vehiculos-y-transporte",
+        keywords="brevet",
+    )
 
 
 @pytest.fixture
 def procedure_b(institution_b: Institution) -> Any:
-    return make_procedure(institution_b, "permiso-de-construccion", "Permiso de construcción",
-                          category="vivienda-y-construccion", cost_amount=None)
+    return make_procedure(
+        institution_b,
+        "permiso-de-construccion",
+        "Permiso de construcción",
+        category="vivienda-y-construccion",
+        cost_amount=None,
+    )

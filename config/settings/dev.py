@@ -1,8 +1,8 @@
 """Local development: SQLite by default, DEBUG on, no external service needed."""
 
-from .base import *  # noqa: F403
+from .base import *
 
 DEBUG = True
-SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-not-for-production"  # noqa: F405, S105
-ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]  # noqa: F405
+SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-not-for-production"
+ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

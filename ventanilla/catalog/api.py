@@ -165,17 +165,28 @@ def _cost(procedure: Procedure) -> dict[str, Any] | None:
     return {"amount": procedure.cost_amount, "currency": procedure.currency}
 
 
-@router.get("/procedures", response={200: ProcedurePage, 400: ErrorsOut}, auth=None,
-            summary="Buscar trámites publicados", operation_id="procedure_list")
+@router.get(
+    "/procedures",
+    response={200: ProcedurePage, 400: ErrorsOut},
+    auth=None,
+    summary="Buscar trámites publicados",
+    operation_id="procedure_list",
+)
 def procedure_list(request: HttpRequest, filters: Query[ProcedureFilters]) -> dict[str, Any]:
     """Public. Paginated search with filters; a constant number of SQL queries per page."""
     search = selectors.SearchFilters(
-        q=filters.q, institution=filters.institution, category=filters.category,
-        life_event=filters.life_event, channel=filters.channel, online=filters.online, free=filters.free,
+        q=filters.q,
+        institution=filters.institution,
+        category=filters.category,
+        life_event=filters.life_event,
+        channel=filters.channel,
+        online=filters.online,
+        free=filters.free,
         level=filters.level,
     )
-    result = selectors.procedure_search(search, page=filters.page, page_size=filters.page_size,
-                                        with_facets=False)
+    result = selectors.procedure_search(
+        search, page=filters.page, page_size=filters.page_size, with_facets=False
+    )
     base = _absolute(request, reverse("api-v1:procedure_list"))
     params = {k: v for k, v in request.GET.items() if k != "page"}
 
@@ -185,10 +196,17 @@ def procedure_list(request: HttpRequest, filters: Query[ProcedureFilters]) -> di
     return {
         "items": [
             {
-                "slug": p.slug, "name": p.name, "summary": p.summary, "institution": p.institution.code,
-                "category": p.category.slug, "cost": _cost(p), "max_days": p.max_days,
-                "digitisation_level": p.digitisation_level, "channels": [c.kind for c in p.channels.all()],
-                "url": _absolute(request, p.get_absolute_url()), "updated_at": p.updated_at,
+                "slug": p.slug,
+                "name": p.name,
+                "summary": p.summary,
+                "institution": p.institution.code,
+                "category": p.category.slug,
+                "cost": _cost(p),
+                "max_days": p.max_days,
+                "digitisation_level": p.digitisation_level,
+                "channels": [c.kind for c in p.channels.all()],
+                "url": _absolute(request, p.get_absolute_url()),
+                "updated_at": p.updated_at,
             }
             for p in result.items
         ],
@@ -201,48 +219,77 @@ def procedure_list(request: HttpRequest, filters: Query[ProcedureFilters]) -> di
     }
 
 
-@router.get("/procedures/{slug}", response={200: ProcedureOut, 404: ErrorsOut}, auth=None,
-            summary="Detalle de un trámite publicado", operation_id="procedure_get")
+@router.get(
+    "/procedures/{slug}",
+    response={200: ProcedureOut, 404: ErrorsOut},
+    auth=None,
+    summary="Detalle de un trámite publicado",
+    operation_id="procedure_get",
+)
 def procedure_get(request: HttpRequest, slug: str) -> dict[str, Any]:
     """Public. Everything the procedure page shows (the 'carta de servicio')."""
     procedure = selectors.procedure_get_public(slug)
     data = procedure_to_data(procedure).as_dict()
-    data.update(version=procedure.version, updated_at=procedure.updated_at,
-                url=_absolute(request, procedure.get_absolute_url()), cost=_cost(procedure))
+    data.update(
+        version=procedure.version,
+        updated_at=procedure.updated_at,
+        url=_absolute(request, procedure.get_absolute_url()),
+        cost=_cost(procedure),
+    )
     return data
 
 
 def _institution_summary(request: HttpRequest, institution: Any, published: int) -> dict[str, Any]:
     return {
-        "code": institution.code, "name": institution.name, "acronym": institution.acronym,
-        "level": institution.level, "department": institution.department, "website": institution.website,
+        "code": institution.code,
+        "name": institution.name,
+        "acronym": institution.acronym,
+        "level": institution.level,
+        "department": institution.department,
+        "website": institution.website,
         "published_procedures": published,
         "url": _absolute(request, reverse("catalog:institution-detail", args=[institution.code])),
     }
 
 
-@router.get("/institutions", response={200: InstitutionPage, 400: ErrorsOut}, auth=None,
-            summary="Directorio de instituciones", operation_id="institution_list")
+@router.get(
+    "/institutions",
+    response={200: InstitutionPage, 400: ErrorsOut},
+    auth=None,
+    summary="Directorio de instituciones",
+    operation_id="institution_list",
+)
 def institution_list(
     request: HttpRequest,
-    level: Literal["", "central", "departamental", "municipal", "indigena", "otros_organos", "empresa_publica"] = "",
+    level: Literal[
+        "", "central", "departamental", "municipal", "indigena", "otros_organos", "empresa_publica"
+    ] = "",
     q: str = Query("", max_length=200),
 ) -> dict[str, Any]:
     """Public. All active institutions (a few hundred at most per country), one query."""
     institutions = list(selectors.institution_list(level=level, q=q))
-    return {"items": [_institution_summary(request, i, i.published) for i in institutions],
-            "count": len(institutions)}
+    return {
+        "items": [_institution_summary(request, i, i.published) for i in institutions],
+        "count": len(institutions),
+    }
 
 
-@router.get("/institutions/{code}", response={200: InstitutionOut, 404: ErrorsOut}, auth=None,
-            summary="Detalle de una institución", operation_id="institution_get")
+@router.get(
+    "/institutions/{code}",
+    response={200: InstitutionOut, 404: ErrorsOut},
+    auth=None,
+    summary="Detalle de una institución",
+    operation_id="institution_get",
+)
 def institution_get(request: HttpRequest, code: str) -> dict[str, Any]:
     """Public. Institution with its offices and the slugs of its published procedures."""
     institution = selectors.institution_get(code)
     data = _institution_summary(request, institution, len(institution.published_procedures))
     data.update(
-        parent=institution.parent.code if institution.parent else None, email=institution.email,
-        phone=institution.phone, description=institution.description,
+        parent=institution.parent.code if institution.parent else None,
+        email=institution.email,
+        phone=institution.phone,
+        description=institution.description,
         offices=list(institution.offices.all()),
         procedures=[p.slug for p in institution.published_procedures],
     )
@@ -268,8 +315,13 @@ class StatisticsOut(Schema):
     by_government_level: list[dict[str, Any]]
 
 
-@router.get("/statistics", response=StatisticsOut, auth=None, summary="Indicadores del catálogo",
-            operation_id="catalog_statistics")
+@router.get(
+    "/statistics",
+    response=StatisticsOut,
+    auth=None,
+    summary="Indicadores del catálogo",
+    operation_id="catalog_statistics",
+)
 def catalog_statistics(request: HttpRequest) -> dict[str, Any]:
     """Public. Procedures per digitisation level, online per institution and government level, share
     through the single portal, free vs paid."""

@@ -26,7 +26,7 @@ from .imports import ImportFailed, catalog_import
 from .services import References, simplification_data_from_dict, simplification_record
 
 DEMO_ROOT = Path(__file__).resolve().parent / "demo"
-DEMO_PASSWORD_ENV = "VENTANILLA_DEMO_PASSWORD"
+DEMO_PASSWORD_ENV = "VENTANILLA_DEMO_PASSWORD"  # noqa: S105 - the variable name
 DEFAULT_DEMO_PASSWORD = "ventanilla-demo"  # noqa: S105 - documented demo credential, dev installs only
 
 
@@ -52,16 +52,31 @@ def load_demo(*, country_dir: str | None = None) -> DemoReport:
         institutions = _read(folder / "institutions.json")
         # Parents first: create every institution without parent, then set parents.
         for item in institutions:
-            values = {k: item.get(k) or "" for k in ("name", "acronym", "level", "website", "email", "phone",
-                                                      "description", "department")}
+            values = {
+                k: item.get(k) or ""
+                for k in (
+                    "name",
+                    "acronym",
+                    "level",
+                    "website",
+                    "email",
+                    "phone",
+                    "description",
+                    "department",
+                )
+            }
             institution, _ = institution_upsert(actor=None, code=item["code"], **values)
             report.institutions += 1
             for office in item.get("offices", []):
-                office_values = {k: office.get(k) or "" for k in ("name", "address", "department", "municipality",
-                                                                   "opening_hours", "phone")}
+                office_values = {
+                    k: office.get(k) or ""
+                    for k in ("name", "address", "department", "municipality", "opening_hours", "phone")
+                }
                 for coordinate in ("latitude", "longitude"):
                     value = office.get(coordinate)
-                    office_values[coordinate] = Decimal(str(value)).quantize(Decimal("0.000001")) if value else None
+                    office_values[coordinate] = (
+                        Decimal(str(value)).quantize(Decimal("0.000001")) if value else None
+                    )
                 office_upsert(actor=None, institution=institution, code=office["code"], **office_values)
                 report.offices += 1
         by_code = {i.code: i for i in Institution.objects.all()}
@@ -78,7 +93,9 @@ def load_demo(*, country_dir: str | None = None) -> DemoReport:
             result = catalog_import(actor=None, records=records, refs=References())
         except ImportFailed as exc:
             lines = "\n".join(f"{e.location}: {e.message} [{e.field}]" for e in exc.report.errors[:50])
-            raise DomainError(message=f"Datos de demostración inválidos:\n{lines}", code="demo_invalid") from exc
+            raise DomainError(
+                message=f"Datos de demostración inválidos:\n{lines}", code="demo_invalid"
+            ) from exc
         report.procedures_created = result.created
         report.procedures_updated = result.updated
         report.procedures_unchanged = result.unchanged
@@ -103,8 +120,11 @@ def _load_users(users: list[dict[str, Any]], institutions: dict[str, Institution
     for item in users:
         user, created = user_model.objects.get_or_create(
             username=item["username"],
-            defaults={"first_name": item.get("first_name", ""), "last_name": item.get("last_name", ""),
-                      "email": item.get("email", "")},
+            defaults={
+                "first_name": item.get("first_name", ""),
+                "last_name": item.get("last_name", ""),
+                "email": item.get("email", ""),
+            },
         )
         if created:
             user.set_password(password)

@@ -32,10 +32,30 @@ from .services import (
 )
 
 CSV_COLUMNS = [
-    "slug", "nombre", "institucion", "oficina", "resumen", "descripcion", "categoria", "hechos_vitales",
-    "dirigido_a", "palabras_clave", "requisitos", "pasos", "canales", "gratuito", "costo", "moneda",
-    "instrucciones_pago", "base_legal", "plazo_dias", "nivel_digitalizacion", "en_plataforma", "url_inicio",
-    "url_seguimiento", "estado",
+    "slug",
+    "nombre",
+    "institucion",
+    "oficina",
+    "resumen",
+    "descripcion",
+    "categoria",
+    "hechos_vitales",
+    "dirigido_a",
+    "palabras_clave",
+    "requisitos",
+    "pasos",
+    "canales",
+    "gratuito",
+    "costo",
+    "moneda",
+    "instrucciones_pago",
+    "base_legal",
+    "plazo_dias",
+    "nivel_digitalizacion",
+    "en_plataforma",
+    "url_inicio",
+    "url_seguimiento",
+    "estado",
 ]
 REQUIRED_CSV_COLUMNS = {"slug", "nombre", "institucion", "resumen", "categoria"}
 LIST_SEPARATOR = "|"
@@ -117,15 +137,28 @@ def csv_row_to_dict(row: dict[str, str]) -> dict[str, Any]:
     free = get("gratuito").lower() in {"si", "sí", "1", "true", "x"}
     cost = None if free or not get("costo") else {"amount": get("costo"), "currency": get("moneda")}
     return {
-        "slug": get("slug"), "name": get("nombre"), "institution": get("institucion"),
-        "office": get("oficina") or None, "summary": get("resumen"), "description": get("descripcion"),
-        "category": get("categoria"), "life_events": _split(get("hechos_vitales")),
-        "audience": get("dirigido_a") or "persona", "keywords": get("palabras_clave"),
-        "requirements": requirements, "steps": steps, "channels": channels, "cost": cost,
-        "payment_instructions": get("instrucciones_pago"), "legal_basis": get("base_legal"),
-        "max_days": get("plazo_dias") or 0, "digitisation_level": get("nivel_digitalizacion") or 1,
-        "runs_on_platform": get("en_plataforma"), "external_start_url": get("url_inicio"),
-        "external_tracking_url": get("url_seguimiento"), "status": get("estado") or None,
+        "slug": get("slug"),
+        "name": get("nombre"),
+        "institution": get("institucion"),
+        "office": get("oficina") or None,
+        "summary": get("resumen"),
+        "description": get("descripcion"),
+        "category": get("categoria"),
+        "life_events": _split(get("hechos_vitales")),
+        "audience": get("dirigido_a") or "persona",
+        "keywords": get("palabras_clave"),
+        "requirements": requirements,
+        "steps": steps,
+        "channels": channels,
+        "cost": cost,
+        "payment_instructions": get("instrucciones_pago"),
+        "legal_basis": get("base_legal"),
+        "max_days": get("plazo_dias") or 0,
+        "digitisation_level": get("nivel_digitalizacion") or 1,
+        "runs_on_platform": get("en_plataforma"),
+        "external_start_url": get("url_inicio"),
+        "external_tracking_url": get("url_seguimiento"),
+        "status": get("estado") or None,
     }
 
 
@@ -149,7 +182,9 @@ def parse_csv(content: bytes) -> tuple[list[tuple[str, dict[str, Any]]], list[Ro
     try:
         for row in reader:
             if None in row:
-                errors.append(RowError(f"línea {reader.line_num}", "La fila tiene más columnas que el encabezado."))
+                errors.append(
+                    RowError(f"línea {reader.line_num}", "La fila tiene más columnas que el encabezado.")
+                )
                 continue
             if not any((v or "").strip() for v in row.values()):
                 continue
@@ -174,17 +209,35 @@ def _gob_bo_text(value: Any) -> str:
 
 
 _GOB_BO_CATEGORIES = {
-    "identidad": "identidad-y-documentos", "documento": "identidad-y-documentos",
-    "familia": "familia-y-registro-civil", "registro civil": "familia-y-registro-civil",
-    "salud": "salud", "educaci": "educacion", "trabajo": "trabajo-y-empleo", "empleo": "trabajo-y-empleo",
-    "empresa": "empresas-y-comercio", "comercio": "empresas-y-comercio", "impuesto": "impuestos-y-finanzas",
-    "tribut": "impuestos-y-finanzas", "financ": "impuestos-y-finanzas", "vehícul": "vehiculos-y-transporte",
-    "vehicul": "vehiculos-y-transporte", "transporte": "vehiculos-y-transporte",
-    "vivienda": "vivienda-y-construccion", "construcci": "vivienda-y-construccion",
-    "justicia": "justicia-y-seguridad", "seguridad": "justicia-y-seguridad", "migraci": "migracion-y-viajes",
-    "viaje": "migracion-y-viajes", "social": "proteccion-social", "jubila": "proteccion-social",
-    "agro": "agropecuario-y-medio-ambiente", "ambient": "agropecuario-y-medio-ambiente",
-    "tierra": "tierras-y-catastro", "catastro": "tierras-y-catastro", "servicio": "servicios-basicos-y-telecomunicaciones",
+    "identidad": "identidad-y-documentos",
+    "documento": "identidad-y-documentos",
+    "familia": "familia-y-registro-civil",
+    "registro civil": "familia-y-registro-civil",
+    "salud": "salud",
+    "educaci": "educacion",
+    "trabajo": "trabajo-y-empleo",
+    "empleo": "trabajo-y-empleo",
+    "empresa": "empresas-y-comercio",
+    "comercio": "empresas-y-comercio",
+    "impuesto": "impuestos-y-finanzas",
+    "tribut": "impuestos-y-finanzas",
+    "financ": "impuestos-y-finanzas",
+    "vehícul": "vehiculos-y-transporte",
+    "vehicul": "vehiculos-y-transporte",
+    "transporte": "vehiculos-y-transporte",
+    "vivienda": "vivienda-y-construccion",
+    "construcci": "vivienda-y-construccion",
+    "justicia": "justicia-y-seguridad",
+    "seguridad": "justicia-y-seguridad",
+    "migraci": "migracion-y-viajes",
+    "viaje": "migracion-y-viajes",
+    "social": "proteccion-social",
+    "jubila": "proteccion-social",
+    "agro": "agropecuario-y-medio-ambiente",
+    "ambient": "agropecuario-y-medio-ambiente",
+    "tierra": "tierras-y-catastro",
+    "catastro": "tierras-y-catastro",
+    "servicio": "servicios-basicos-y-telecomunicaciones",
     "telecom": "servicios-basicos-y-telecomunicaciones",
 }
 
@@ -205,15 +258,21 @@ def gob_bo_to_dict(raw: dict[str, Any], refs: References) -> dict[str, Any]:
     institution_raw = raw.get("institucion")
     institution_code = ""
     if isinstance(institution_raw, dict):
-        candidates = [institution_raw.get("sigla"), institution_raw.get("codigo"), institution_raw.get("nombre")]
+        candidates = [
+            institution_raw.get("sigla"),
+            institution_raw.get("codigo"),
+            institution_raw.get("nombre"),
+        ]
     else:
         candidates = [institution_raw]
     by_name = {i.name.lower(): code for code, i in refs.institutions.items()}
     by_acronym = {(i.acronym or code).upper(): code for code, i in refs.institutions.items()}
     for candidate in candidates:
         text = _gob_bo_text(candidate)
-        code = by_acronym.get(text.upper()) or by_name.get(text.lower()) or (
-            text.upper() if text.upper() in refs.institutions else ""
+        code = (
+            by_acronym.get(text.upper())
+            or by_name.get(text.lower())
+            or (text.upper() if text.upper() in refs.institutions else "")
         )
         if code:
             institution_code = code
@@ -226,8 +285,12 @@ def gob_bo_to_dict(raw: dict[str, Any], refs: References) -> dict[str, Any]:
     requirements = []
     for item in raw.get("requisitos") or []:
         if isinstance(item, dict):
-            requirements.append({"name": _gob_bo_text(item.get("nombre") or item.get("descripcion") or item),
-                                 "description": _gob_bo_text(item.get("detalle") or item.get("observacion"))})
+            requirements.append(
+                {
+                    "name": _gob_bo_text(item.get("nombre") or item.get("descripcion") or item),
+                    "description": _gob_bo_text(item.get("detalle") or item.get("observacion")),
+                }
+            )
         elif _gob_bo_text(item):
             requirements.append({"name": _gob_bo_text(item)})
     steps = []
@@ -236,8 +299,12 @@ def gob_bo_to_dict(raw: dict[str, Any], refs: References) -> dict[str, Any]:
         procedimiento = [line for line in procedimiento.splitlines() if line.strip()]
     for item in procedimiento:
         if isinstance(item, dict):
-            steps.append({"title": _gob_bo_text(item.get("titulo") or item.get("descripcion") or item),
-                          "description": _gob_bo_text(item.get("detalle"))})
+            steps.append(
+                {
+                    "title": _gob_bo_text(item.get("titulo") or item.get("descripcion") or item),
+                    "description": _gob_bo_text(item.get("detalle")),
+                }
+            )
         elif _gob_bo_text(item):
             steps.append({"title": _gob_bo_text(item)[:255]})
     hours = _gob_bo_text(raw.get("horarios_atencion"))
@@ -266,7 +333,7 @@ def gob_bo_to_dict(raw: dict[str, Any], refs: References) -> dict[str, Any]:
             value = amount.get("monto") if isinstance(amount, dict) else amount
             try:
                 total += Decimal(str(value).replace(",", "."))
-            except Exception:  # noqa: BLE001 - an unreadable amount is reported by validation below
+            except Exception:
                 cost = {"amount": str(value), "currency": settings.COUNTRY_PACK.currency}
         if cost is None and total > 0:
             cost = {"amount": str(total), "currency": settings.COUNTRY_PACK.currency}
@@ -278,13 +345,25 @@ def gob_bo_to_dict(raw: dict[str, Any], refs: References) -> dict[str, Any]:
         days = int(match.group(1))
     category_text = _gob_bo_text(raw.get("categoria")).lower()
     category = next((slug for key, slug in _GOB_BO_CATEGORIES.items() if key in category_text), category_text)
-    level = 4 if raw.get("es_en_linea") and not raw.get("es_presencial") else (3 if raw.get("es_en_linea") else 1)
+    level = (
+        4 if raw.get("es_en_linea") and not raw.get("es_presencial") else (3 if raw.get("es_en_linea") else 1)
+    )
     return {
-        "slug": _slugify(_gob_bo_text(raw.get("slug")) or title), "name": title, "institution": institution_code,
-        "summary": (description.split(". ")[0] if description else title)[:300], "description": description,
-        "category": category, "requirements": requirements, "steps": steps, "channels": channels,
-        "cost": cost, "payment_instructions": instructions, "legal_basis": _gob_bo_text(raw.get("marco_legal")),
-        "max_days": days, "digitisation_level": level, "external_start_url": online_url,
+        "slug": _slugify(_gob_bo_text(raw.get("slug")) or title),
+        "name": title,
+        "institution": institution_code,
+        "summary": (description.split(". ")[0] if description else title)[:300],
+        "description": description,
+        "category": category,
+        "requirements": requirements,
+        "steps": steps,
+        "channels": channels,
+        "cost": cost,
+        "payment_instructions": instructions,
+        "legal_basis": _gob_bo_text(raw.get("marco_legal")),
+        "max_days": days,
+        "digitisation_level": level,
+        "external_start_url": online_url,
         "status": "publicado" if raw.get("publicado", True) else "borrador",
     }
 
@@ -312,7 +391,10 @@ def parse_json(content: bytes, refs: References) -> tuple[list[tuple[str, dict[s
 
 
 def catalog_import(
-    *, actor: Any, records: Iterable[tuple[str, dict[str, Any]]], parse_errors: list[RowError] | None = None,
+    *,
+    actor: Any,
+    records: Iterable[tuple[str, dict[str, Any]]],
+    parse_errors: list[RowError] | None = None,
     refs: References | None = None,
 ) -> ImportReport:
     """Validate every record, then write all of them in one transaction, or none. Raises ImportFailed."""
@@ -328,8 +410,11 @@ def catalog_import(
             errors = validate_procedure_data(data, refs)
             institution = refs.institutions.get(data.institution)
             if institution is not None and allowed is not None and institution.pk not in allowed:
-                errors.append(ErrorItem("forbidden", f"No puede importar trámites de {data.institution}.",
-                                        "institution"))
+                errors.append(
+                    ErrorItem(
+                        "forbidden", f"No puede importar trámites de {data.institution}.", "institution"
+                    )
+                )
             if data.slug in seen:
                 errors.append(ErrorItem("duplicate", f"Slug repetido (ya en {seen[data.slug]}).", "slug"))
             seen[data.slug] = location
@@ -346,7 +431,9 @@ def catalog_import(
             current = existing.get(data.slug)
             version_before = current.version if current else None
             try:
-                saved = procedure_save(actor=actor, data=data, procedure=current, refs=refs, note="Importación")
+                saved = procedure_save(
+                    actor=actor, data=data, procedure=current, refs=refs, note="Importación"
+                )
             except DomainError as exc:
                 report.errors.append(RowError(location, exc.message, exc.field))
                 raise ImportFailed(report) from exc
@@ -362,7 +449,9 @@ def catalog_import(
 def catalog_import_file(*, actor: Any, filename: str, content: bytes) -> ImportReport:
     """Import an uploaded file; the format is chosen by extension (.csv or .json)."""
     if len(content) > settings.VENTANILLA_IMPORT_MAX_BYTES:
-        raise DomainError(message="El archivo supera el tamaño máximo permitido.", code="too_large", field="file")
+        raise DomainError(
+            message="El archivo supera el tamaño máximo permitido.", code="too_large", field="file"
+        )
     refs = References()
     lower = filename.lower()
     if lower.endswith(".csv"):
@@ -370,7 +459,9 @@ def catalog_import_file(*, actor: Any, filename: str, content: bytes) -> ImportR
     elif lower.endswith(".json"):
         records, errors = parse_json(content, refs)
     else:
-        raise DomainError(message="Formato no admitido: use .csv o .json.", code="unsupported_format", field="file")
+        raise DomainError(
+            message="Formato no admitido: use .csv o .json.", code="unsupported_format", field="file"
+        )
     return catalog_import(actor=actor, records=records, parse_errors=errors, refs=refs)
 
 
@@ -397,27 +488,48 @@ def export_csv(procedures: Iterable[Procedure]) -> str:
     for record in export_records(procedures):
         requirements = []
         for r in record["requirements"]:
-            text = r["name"] + (f" {{{r['issuer']}}}" if r["issuer"] else "") + (" *" if r["held_by_state"] else "")
+            text = (
+                r["name"]
+                + (f" {{{r['issuer']}}}" if r["issuer"] else "")
+                + (" *" if r["held_by_state"] else "")
+            )
             requirements.append(text)
         channels = []
         for c in record["channels"]:
-            detail = {"presencial": ", ".join(c["offices"]), "en_linea": c["url"]}.get(c["channel"], c["phone"])
+            detail = {"presencial": ", ".join(c["offices"]), "en_linea": c["url"]}.get(
+                c["channel"], c["phone"]
+            )
             channels.append(f"{c['channel']}: {detail}")
         cost = record["cost"]
-        writer.writerow({
-            "slug": record["slug"], "nombre": record["name"], "institucion": record["institution"],
-            "oficina": record["office"] or "", "resumen": record["summary"], "descripcion": record["description"],
-            "categoria": record["category"], "hechos_vitales": " | ".join(record["life_events"]),
-            "dirigido_a": record["audience"], "palabras_clave": record["keywords"],
-            "requisitos": " | ".join(requirements),
-            "pasos": " | ".join(s["title"] + (f" — {s['description']}" if s["description"] else "")
-                                for s in record["steps"]),
-            "canales": " | ".join(channels), "gratuito": "si" if cost is None else "no",
-            "costo": cost["amount"] if cost else "", "moneda": cost["currency"] if cost else "",
-            "instrucciones_pago": record["payment_instructions"], "base_legal": record["legal_basis"],
-            "plazo_dias": record["max_days"], "nivel_digitalizacion": record["digitisation_level"],
-            "en_plataforma": "si" if record["runs_on_platform"] else "no",
-            "url_inicio": record["external_start_url"], "url_seguimiento": record["external_tracking_url"],
-            "estado": record["status"],
-        })
+        writer.writerow(
+            {
+                "slug": record["slug"],
+                "nombre": record["name"],
+                "institucion": record["institution"],
+                "oficina": record["office"] or "",
+                "resumen": record["summary"],
+                "descripcion": record["description"],
+                "categoria": record["category"],
+                "hechos_vitales": " | ".join(record["life_events"]),
+                "dirigido_a": record["audience"],
+                "palabras_clave": record["keywords"],
+                "requisitos": " | ".join(requirements),
+                "pasos": " | ".join(
+                    s["title"] + (f" — {s['description']}" if s["description"] else "")
+                    for s in record["steps"]
+                ),
+                "canales": " | ".join(channels),
+                "gratuito": "si" if cost is None else "no",
+                "costo": cost["amount"] if cost else "",
+                "moneda": cost["currency"] if cost else "",
+                "instrucciones_pago": record["payment_instructions"],
+                "base_legal": record["legal_basis"],
+                "plazo_dias": record["max_days"],
+                "nivel_digitalizacion": record["digitisation_level"],
+                "en_plataforma": "si" if record["runs_on_platform"] else "no",
+                "url_inicio": record["external_start_url"],
+                "url_seguimiento": record["external_tracking_url"],
+                "estado": record["status"],
+            }
+        )
     return out.getvalue()

@@ -73,12 +73,18 @@ class Procedure(models.Model):
     description = models.TextField(_("descripción"), blank=True)
     institution = models.ForeignKey("core.Institution", on_delete=models.PROTECT, related_name="procedures")
     office = models.ForeignKey(
-        "core.Office", verbose_name=_("oficina responsable"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        "core.Office",
+        verbose_name=_("oficina responsable"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="procedures")
     life_events = models.ManyToManyField(LifeEvent, blank=True, related_name="procedures")
-    audience = models.CharField(_("dirigido a"), max_length=10, choices=Audience.choices, default=Audience.PERSON)
+    audience = models.CharField(
+        _("dirigido a"), max_length=10, choices=Audience.choices, default=Audience.PERSON
+    )
     keywords = models.CharField(_("palabras clave"), max_length=400, blank=True)
     is_free = models.BooleanField(_("gratuito"), default=False)
     cost_amount = models.DecimalField(_("costo"), max_digits=12, decimal_places=2, null=True, blank=True)
@@ -89,14 +95,17 @@ class Procedure(models.Model):
         _("plazo máximo (días hábiles)"), default=0, validators=[MaxValueValidator(3650)]
     )
     digitisation_level = models.PositiveSmallIntegerField(
-        _("nivel de digitalización"), choices=Level.choices, default=Level.INFORMATIVE,
+        _("nivel de digitalización"),
+        choices=Level.choices,
+        default=Level.INFORMATIVE,
         validators=[MinValueValidator(1), MaxValueValidator(4)],
     )
     runs_on_platform = models.BooleanField(_("se tramita en esta plataforma"), default=False)
     external_start_url = models.URLField(_("enlace para iniciar"), blank=True, max_length=500)
     external_tracking_url = models.URLField(_("enlace de seguimiento"), blank=True, max_length=500)
-    status = models.CharField(_("estado"), max_length=12, choices=Status.choices, default=Status.DRAFT,
-                              db_index=True)
+    status = models.CharField(
+        _("estado"), max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
     version = models.PositiveIntegerField(default=1)
     published_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.TextField(_("observaciones de revisión"), blank=True)
@@ -116,7 +125,10 @@ class Procedure(models.Model):
         ordering = ["name"]
         verbose_name = _("trámite")
         verbose_name_plural = _("trámites")
-        indexes = [models.Index(fields=["status", "institution"]), models.Index(fields=["status", "category"])]
+        indexes = [
+            models.Index(fields=["status", "institution"]),
+            models.Index(fields=["status", "category"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(is_free=True) | models.Q(cost_amount__isnull=False, cost_amount__gte=0),
@@ -165,8 +177,12 @@ class Requirement(models.Model):
     name = models.CharField(_("requisito"), max_length=255)
     description = models.TextField(_("detalle"), blank=True)
     issuer = models.ForeignKey(
-        "core.Institution", verbose_name=_("institución que lo emite"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        "core.Institution",
+        verbose_name=_("institución que lo emite"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     issuer_name = models.CharField(_("emisor (otro)"), max_length=255, blank=True)
     held_by_state = models.BooleanField(_("el Estado ya lo tiene"), default=False)
@@ -269,6 +285,9 @@ class Rating(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["procedure", "session_hash"], name="rating_once_per_session")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.procedure_id}: {'útil' if self.useful else 'no útil'}"
 
 
 class Simplification(models.Model):

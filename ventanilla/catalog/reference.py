@@ -15,10 +15,17 @@ CATEGORIES: list[tuple[str, str, str]] = [
     ("justicia-y-seguridad", "Justicia y seguridad", "Antecedentes, denuncias, derechos"),
     ("migracion-y-viajes", "Migración y viajes", "Pasaportes, visas, residencia"),
     ("proteccion-social", "Protección social", "Jubilación, rentas, bonos"),
-    ("agropecuario-y-medio-ambiente", "Agropecuario y medio ambiente", "Sanidad, bosques, licencias ambientales"),
+    (
+        "agropecuario-y-medio-ambiente",
+        "Agropecuario y medio ambiente",
+        "Sanidad, bosques, licencias ambientales",
+    ),
     ("tierras-y-catastro", "Tierras y catastro", "Saneamiento, titulación, registro de propiedad"),
-    ("servicios-basicos-y-telecomunicaciones", "Servicios básicos y telecomunicaciones",
-     "Electricidad, gas, agua, telefonía e internet"),
+    (
+        "servicios-basicos-y-telecomunicaciones",
+        "Servicios básicos y telecomunicaciones",
+        "Electricidad, gas, agua, telefonía e internet",
+    ),
 ]
 
 LIFE_EVENTS: list[tuple[str, str, str]] = [

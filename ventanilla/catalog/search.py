@@ -53,7 +53,12 @@ def text_search(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedu
 
 
 def _postgres(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure], str | None]:
-    from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity, TrigramWordSimilarity
+    from django.contrib.postgres.search import (
+        SearchQuery,
+        SearchRank,
+        TrigramSimilarity,
+        TrigramWordSimilarity,
+    )
 
     folded = fold(q)
     query = SearchQuery(folded, config="vt_spanish", search_type="websearch")
@@ -67,7 +72,7 @@ def _postgres(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure
     if ranked.exists():
         return ranked, None
     fuzzy = (
-        queryset.annotate(rank=TrigramWordSimilarity(Value(folded), _VtUnaccentLower("name")))
+        queryset.annotate(rank=TrigramWordSimilarity(folded, _VtUnaccentLower("name")))
         .filter(rank__gte=TRIGRAM_THRESHOLD)
         .order_by("-rank", Length("name"), "name")
     )
@@ -80,7 +85,9 @@ def _stem_filter(queryset: QuerySet[Procedure], terms: list[str]) -> QuerySet[Pr
     name_score: Any = Value(0, output_field=IntegerField())
     for term in terms:
         name_score = name_score + Case(
-            When(name_stems__contains=f" {term}", then=Value(3)), default=Value(0), output_field=IntegerField()
+            When(name_stems__contains=f" {term}", then=Value(3)),
+            default=Value(0),
+            output_field=IntegerField(),
         )
     return queryset.annotate(_name_score=name_score)
 
@@ -93,7 +100,8 @@ def _sqlite(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure],
     ranked = _stem_filter(queryset, terms)
     exact = Case(
         When(search_document__startswith=f"{folded} {folded} ", then=Value(5.0)),
-        default=Value(0.0), output_field=FloatField(),
+        default=Value(0.0),
+        output_field=FloatField(),
     )
     ranked = ranked.annotate(rank=F("_name_score") + exact).order_by("-rank", Length("name"), "name")
     if ranked.exists():

@@ -93,8 +93,9 @@ def list_prefetch(queryset: QuerySet[Procedure]) -> QuerySet[Procedure]:
     )
 
 
-def procedure_search(filters: SearchFilters, *, page: int = 1, page_size: int | None = None,
-                     with_facets: bool = True) -> SearchResult:
+def procedure_search(
+    filters: SearchFilters, *, page: int = 1, page_size: int | None = None, with_facets: bool = True
+) -> SearchResult:
     """Published procedures matching ``filters``, best first, one page, plus facet counts."""
     page_size = page_size or settings.VENTANILLA_PAGE_SIZE
     filtered = _apply_filters(_published(), filters)
@@ -108,18 +109,28 @@ def procedure_search(filters: SearchFilters, *, page: int = 1, page_size: int | 
     facets: dict[str, list[FacetValue]] = {}
     if with_facets and count:
         facets = _facets(Procedure.objects.filter(pk__in=ids_query))
-    return SearchResult(items=items, count=count, page=page, num_pages=num_pages, page_size=page_size,
-                        facets=facets, corrected_query=corrected)
+    return SearchResult(
+        items=items,
+        count=count,
+        page=page,
+        num_pages=num_pages,
+        page_size=page_size,
+        facets=facets,
+        corrected_query=corrected,
+    )
 
 
 def _facets(matched: QuerySet[Procedure]) -> dict[str, list[FacetValue]]:
     institutions = (
         matched.values("institution__code", "institution__acronym", "institution__name")
-        .annotate(n=Count("pk")).order_by("-n", "institution__name")[:15]
+        .annotate(n=Count("pk"))
+        .order_by("-n", "institution__name")[:15]
     )
     categories = matched.values("category__slug", "category__name").annotate(n=Count("pk")).order_by("-n")
     channel_counts = (
-        Channel.objects.filter(procedure__in=matched).values("kind").annotate(n=Count("procedure", distinct=True))
+        Channel.objects.filter(procedure__in=matched)
+        .values("kind")
+        .annotate(n=Count("procedure", distinct=True))
     )
     flags = matched.aggregate(
         online=Count("pk", filter=Q(digitisation_level=Procedure.Level.FULLY_ONLINE)),
@@ -163,30 +174,41 @@ def procedure_get_public(slug: str) -> Procedure:
 
 def procedure_related(procedure: Procedure, limit: int = 4) -> list[Procedure]:
     return list(
-        _published().filter(category_id=procedure.category_id).exclude(pk=procedure.pk)
-        .select_related("institution").order_by("-digitisation_level", "name")[:limit]
+        _published()
+        .filter(category_id=procedure.category_id)
+        .exclude(pk=procedure.pk)
+        .select_related("institution")
+        .order_by("-digitisation_level", "name")[:limit]
     )
 
 
 def category_list() -> list[Category]:
-    return list(Category.objects.annotate(
-        published=Count("procedures", filter=Q(procedures__status=Status.PUBLISHED))
-    ))
+    return list(
+        Category.objects.annotate(
+            published=Count("procedures", filter=Q(procedures__status=Status.PUBLISHED))
+        )
+    )
 
 
 def life_event_list() -> list[LifeEvent]:
-    return list(LifeEvent.objects.annotate(
-        published=Count("procedures", filter=Q(procedures__status=Status.PUBLISHED))
-    ))
+    return list(
+        LifeEvent.objects.annotate(
+            published=Count("procedures", filter=Q(procedures__status=Status.PUBLISHED))
+        )
+    )
 
 
 # -------------------------------------------------------------------------------------------- institutions
 
 
 def institution_list(*, level: str = "", q: str = "", department: str = "") -> QuerySet[Institution]:
-    queryset = Institution.objects.filter(is_active=True).annotate(
-        published=Count("procedures", filter=Q(procedures__status=Status.PUBLISHED), distinct=True),
-    ).select_related("parent")
+    queryset = (
+        Institution.objects.filter(is_active=True)
+        .annotate(
+            published=Count("procedures", filter=Q(procedures__status=Status.PUBLISHED), distinct=True),
+        )
+        .select_related("parent")
+    )
     if level:
         queryset = queryset.filter(level=level)
     if department:
@@ -204,8 +226,11 @@ def institution_get(code: str) -> Institution:
         .prefetch_related(
             Prefetch("offices", queryset=Office.objects.filter(is_active=True).order_by("name")),
             Prefetch("children", queryset=Institution.objects.filter(is_active=True).order_by("name")),
-            Prefetch("procedures", queryset=_published().select_related("category").order_by("name"),
-                     to_attr="published_procedures"),
+            Prefetch(
+                "procedures",
+                queryset=_published().select_related("category").order_by("name"),
+                to_attr="published_procedures",
+            ),
         )
         .first()
     )
@@ -217,8 +242,9 @@ def institution_get(code: str) -> Institution:
 # ---------------------------------------------------------------------------------------------- back office
 
 
-def procedure_list_for_editor(*, actor: Any, status: str = "", institution: str = "", q: str = "",
-                              pending: bool = False) -> QuerySet[Procedure]:
+def procedure_list_for_editor(
+    *, actor: Any, status: str = "", institution: str = "", q: str = "", pending: bool = False
+) -> QuerySet[Procedure]:
     """Procedures the actor may manage: their institutions' (all for the platform agency)."""
     queryset = Procedure.objects.select_related("institution", "category")
     allowed = editable_institution_ids(actor)
@@ -249,7 +275,8 @@ def review_queue(*, actor: Any) -> QuerySet[Procedure]:
         return Procedure.objects.none()
     return (
         Procedure.objects.filter(Q(status=Status.IN_REVIEW) | Q(pending_data__isnull=False))
-        .select_related("institution", "category").order_by("updated_at")
+        .select_related("institution", "category")
+        .order_by("updated_at")
     )
 
 
@@ -269,24 +296,35 @@ def catalog_statistics() -> dict[str, Any]:
     published = _published()
     online = Q(digitisation_level=Procedure.Level.FULLY_ONLINE)
     totals = published.aggregate(
-        total=Count("pk"), online=Count("pk", filter=online), free=Count("pk", filter=Q(is_free=True)),
+        total=Count("pk"),
+        online=Count("pk", filter=online),
+        free=Count("pk", filter=Q(is_free=True)),
         on_platform=Count("pk", filter=Q(runs_on_platform=True)),
         linked=Count("pk", filter=Q(runs_on_platform=False) & ~Q(external_start_url="")),
     )
     total = totals["total"]
-    by_level = {row["digitisation_level"]: row["n"] for row in
-                published.values("digitisation_level").annotate(n=Count("pk"))}
+    by_level = {
+        row["digitisation_level"]: row["n"]
+        for row in published.values("digitisation_level").annotate(n=Count("pk"))
+    }
     level_labels = dict(Procedure.Level.choices)
     per_institution = list(
-        published.values("institution__code", "institution__acronym", "institution__name", "institution__level")
-        .annotate(total=Count("pk"), online=Count("pk", filter=online),
-                  partial=Count("pk", filter=Q(digitisation_level=Procedure.Level.TRANSACTIONAL)))
+        published.values(
+            "institution__code", "institution__acronym", "institution__name", "institution__level"
+        )
+        .annotate(
+            total=Count("pk"),
+            online=Count("pk", filter=online),
+            partial=Count("pk", filter=Q(digitisation_level=Procedure.Level.TRANSACTIONAL)),
+        )
         .order_by("-total", "institution__name")
     )
     gov_level_labels = dict(Institution.Level.choices)
     per_gov_level: dict[str, dict[str, Any]] = {}
     for row in per_institution:
-        entry = per_gov_level.setdefault(row["institution__level"], {"institutions": 0, "total": 0, "online": 0})
+        entry = per_gov_level.setdefault(
+            row["institution__level"], {"institutions": 0, "total": 0, "online": 0}
+        )
         entry["institutions"] += 1
         entry["total"] += row["total"]
         entry["online"] += row["online"]
@@ -294,12 +332,18 @@ def catalog_statistics() -> dict[str, Any]:
     government_levels = []
     for level, label in gov_level_labels.items():
         entry = per_gov_level.get(level, {"institutions": 0, "total": 0, "online": 0})
-        government_levels.append({
-            "level": level, "label": str(label), "institutions_total": institutions_total.get(level, 0),
-            "institutions_publishing": entry["institutions"], "procedures": entry["total"],
-            "online": entry["online"], "online_share": _share(entry["online"], entry["total"]),
-            "publishing_share": _share(entry["institutions"], institutions_total.get(level, 0)),
-        })
+        government_levels.append(
+            {
+                "level": level,
+                "label": str(label),
+                "institutions_total": institutions_total.get(level, 0),
+                "institutions_publishing": entry["institutions"],
+                "procedures": entry["total"],
+                "online": entry["online"],
+                "online_share": _share(entry["online"], entry["total"]),
+                "publishing_share": _share(entry["institutions"], institutions_total.get(level, 0)),
+            }
+        )
     return {
         "total": total,
         "online": totals["online"],
@@ -311,14 +355,25 @@ def catalog_statistics() -> dict[str, Any]:
         "on_platform_share": _share(totals["on_platform"], total),
         "linked_external": totals["linked"],
         "by_digitisation_level": [
-            {"level": lvl, "label": str(level_labels[lvl]), "count": by_level.get(lvl, 0),
-             "share": _share(by_level.get(lvl, 0), total)}
+            {
+                "level": lvl,
+                "label": str(level_labels[lvl]),
+                "count": by_level.get(lvl, 0),
+                "share": _share(by_level.get(lvl, 0), total),
+            }
             for lvl in (1, 2, 3, 4)
         ],
         "by_institution": [
-            {"code": r["institution__code"], "acronym": r["institution__acronym"] or r["institution__code"],
-             "name": r["institution__name"], "level": r["institution__level"], "total": r["total"],
-             "online": r["online"], "partially_online": r["partial"], "online_share": _share(r["online"], r["total"])}
+            {
+                "code": r["institution__code"],
+                "acronym": r["institution__acronym"] or r["institution__code"],
+                "name": r["institution__name"],
+                "level": r["institution__level"],
+                "total": r["total"],
+                "online": r["online"],
+                "partially_online": r["partial"],
+                "online_share": _share(r["online"], r["total"]),
+            }
             for r in per_institution
         ],
         "by_government_level": government_levels,
@@ -346,10 +401,17 @@ def simplification_report(*, year: int | None = None, institution: str = "") -> 
     if institution:
         queryset = queryset.filter(procedure__institution__code=institution.upper())
     rows = list(queryset)
-    per_institution: dict[str, dict[str, Any]] = defaultdict(lambda: {
-        "name": "", "simplifications": 0, "procedures": set(), "requirements_removed": 0, "steps_removed": 0,
-        "citizen_days_saved": 0, "money_saved": Decimal(0),
-    })
+    per_institution: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {
+            "name": "",
+            "simplifications": 0,
+            "procedures": set(),
+            "requirements_removed": 0,
+            "steps_removed": 0,
+            "citizen_days_saved": 0,
+            "money_saved": Decimal(0),
+        }
+    )
     for item in rows:
         inst = item.procedure.institution
         entry = per_institution[inst.code]
@@ -371,18 +433,28 @@ def simplification_report(*, year: int | None = None, institution: str = "") -> 
         "citizen_days_saved": sum(i["citizen_days_saved"] for i in institutions),
         "money_saved": sum((i["money_saved"] for i in institutions), Decimal(0)),
     }
-    return {"year": year, "institution": institution.upper(), "rows": rows, "institutions": institutions,
-            "totals": totals}
+    return {
+        "year": year,
+        "institution": institution.upper(),
+        "rows": rows,
+        "institutions": institutions,
+        "totals": totals,
+    }
 
 
 def export_queryset(*, institution: str = "") -> QuerySet[Procedure]:
-    queryset = _published().select_related("institution", "office", "category").prefetch_related(
-        "life_events",
-        Prefetch("requirements", queryset=Requirement.objects.select_related("issuer")),
-        "steps",
-        Prefetch("channels", queryset=Channel.objects.prefetch_related("offices")),
-        "faqs",
-    ).order_by("institution__code", "slug")
+    queryset = (
+        _published()
+        .select_related("institution", "office", "category")
+        .prefetch_related(
+            "life_events",
+            Prefetch("requirements", queryset=Requirement.objects.select_related("issuer")),
+            "steps",
+            Prefetch("channels", queryset=Channel.objects.prefetch_related("offices")),
+            "faqs",
+        )
+        .order_by("institution__code", "slug")
+    )
     if institution:
         queryset = queryset.filter(institution__code=institution.upper())
     return queryset

@@ -187,11 +187,15 @@ def procedure_data_from_dict(raw: dict[str, Any]) -> tuple[ProcedureData | None,
         if not isinstance(item, dict):
             errors.append(ErrorItem("invalid", "Requisito inválido.", f"requirements[{i}]"))
             continue
-        requirements.append(RequirementData(
-            name=_text(item.get("name")), description=_text(item.get("description")),
-            issuer=_text(item.get("issuer")) or None, issuer_name=_text(item.get("issuer_name")),
-            held_by_state=_bool(item.get("held_by_state")),
-        ))
+        requirements.append(
+            RequirementData(
+                name=_text(item.get("name")),
+                description=_text(item.get("description")),
+                issuer=_text(item.get("issuer")) or None,
+                issuer_name=_text(item.get("issuer_name")),
+                held_by_state=_bool(item.get("held_by_state")),
+            )
+        )
     steps = []
     for i, item in enumerate(as_list("steps")):
         if isinstance(item, str):
@@ -206,12 +210,16 @@ def procedure_data_from_dict(raw: dict[str, Any]) -> tuple[ProcedureData | None,
             errors.append(ErrorItem("invalid", "Canal inválido.", f"channels[{i}]"))
             continue
         offices = item.get("offices") or []
-        channels.append(ChannelData(
-            channel=_text(item.get("channel")),
-            offices=[_text(o).upper() for o in offices] if isinstance(offices, list) else [],
-            hours=_text(item.get("hours")), url=_text(item.get("url")), phone=_text(item.get("phone")),
-            notes=_text(item.get("notes")),
-        ))
+        channels.append(
+            ChannelData(
+                channel=_text(item.get("channel")),
+                offices=[_text(o).upper() for o in offices] if isinstance(offices, list) else [],
+                hours=_text(item.get("hours")),
+                url=_text(item.get("url")),
+                phone=_text(item.get("phone")),
+                notes=_text(item.get("notes")),
+            )
+        )
     faqs = []
     for i, item in enumerate(as_list("faq")):
         if not isinstance(item, dict):
@@ -281,7 +289,9 @@ def validate_procedure_data(data: ProcedureData, refs: References) -> list[Error
         if not value:
             errors.append(ErrorItem("required", f"Falta {label}.", field_name))
         elif len(value) > max_len:
-            errors.append(ErrorItem("too_long", f"{label.capitalize()} supera {max_len} caracteres.", field_name))
+            errors.append(
+                ErrorItem("too_long", f"{label.capitalize()} supera {max_len} caracteres.", field_name)
+            )
 
     need(data.slug, "slug", "el identificador (slug)", 120)
     if data.slug:
@@ -293,19 +303,24 @@ def validate_procedure_data(data: ProcedureData, refs: References) -> list[Error
     need(data.summary, "summary", "el resumen", 300)
     institution = refs.institutions.get(data.institution)
     if institution is None:
-        errors.append(ErrorItem("unknown_institution", f"Institución desconocida: «{data.institution}».",
-                                "institution"))
+        errors.append(
+            ErrorItem("unknown_institution", f"Institución desconocida: «{data.institution}».", "institution")
+        )
     if data.office:
         office = refs.offices.get(data.office)
         if office is None:
             errors.append(ErrorItem("unknown_office", f"Oficina desconocida: «{data.office}».", "office"))
         elif institution is not None and office.institution_id != institution.pk:
-            errors.append(ErrorItem("office_owner", "La oficina responsable es de otra institución.", "office"))
+            errors.append(
+                ErrorItem("office_owner", "La oficina responsable es de otra institución.", "office")
+            )
     if data.category not in refs.categories:
         errors.append(ErrorItem("unknown_category", f"Categoría desconocida: «{data.category}».", "category"))
     for slug in data.life_events:
         if slug not in refs.life_events:
-            errors.append(ErrorItem("unknown_life_event", f"Hecho vital desconocido: «{slug}».", "life_events"))
+            errors.append(
+                ErrorItem("unknown_life_event", f"Hecho vital desconocido: «{slug}».", "life_events")
+            )
     if data.audience not in Procedure.Audience.values:
         errors.append(ErrorItem("invalid_choice", "Público inválido (persona, empresa o ambos).", "audience"))
     if len(data.keywords) > 400:
@@ -318,7 +333,10 @@ def validate_procedure_data(data: ProcedureData, refs: References) -> list[Error
         expected = settings.COUNTRY_PACK.currency
         if data.currency != expected:
             errors.append(ErrorItem("invalid_currency", f"La moneda debe ser {expected}.", "cost.currency"))
-        elif settings.COUNTRY_PACK.currency_decimals == 0 and data.cost_amount != data.cost_amount.to_integral():
+        elif (
+            settings.COUNTRY_PACK.currency_decimals == 0
+            and data.cost_amount != data.cost_amount.to_integral()
+        ):
             errors.append(ErrorItem("invalid", "Este monto no admite decimales.", "cost.amount"))
     if not 0 <= data.max_days <= 3650:
         errors.append(ErrorItem("invalid", "El plazo debe estar entre 0 y 3650 días hábiles.", "max_days"))
@@ -329,18 +347,24 @@ def validate_procedure_data(data: ProcedureData, refs: References) -> list[Error
     _check_url(data.external_start_url, "external_start_url", errors)
     _check_url(data.external_tracking_url, "external_tracking_url", errors)
     if data.runs_on_platform and data.external_start_url:
-        errors.append(ErrorItem(
-            "conflict", "Un trámite que se inicia en esta plataforma no lleva enlace externo de inicio.",
-            "external_start_url",
-        ))
+        errors.append(
+            ErrorItem(
+                "conflict",
+                "Un trámite que se inicia en esta plataforma no lleva enlace externo de inicio.",
+                "external_start_url",
+            )
+        )
     for i, req in enumerate(data.requirements):
         if not req.name:
             errors.append(ErrorItem("required", "Falta el nombre del requisito.", f"requirements[{i}].name"))
         elif len(req.name) > 255:
             errors.append(ErrorItem("too_long", "Requisito demasiado largo.", f"requirements[{i}].name"))
         if req.issuer and req.issuer.upper() not in refs.institutions:
-            errors.append(ErrorItem("unknown_institution", f"Emisor desconocido: «{req.issuer}».",
-                                    f"requirements[{i}].issuer"))
+            errors.append(
+                ErrorItem(
+                    "unknown_institution", f"Emisor desconocido: «{req.issuer}».", f"requirements[{i}].issuer"
+                )
+            )
     for i, step in enumerate(data.steps):
         if not step.title:
             errors.append(ErrorItem("required", "Falta el título del paso.", f"steps[{i}].title"))
@@ -350,8 +374,11 @@ def validate_procedure_data(data: ProcedureData, refs: References) -> list[Error
     for i, ch in enumerate(data.channels):
         where = f"channels[{i}]"
         if ch.channel not in Channel.Kind.values:
-            errors.append(ErrorItem("invalid_choice", "Canal inválido (presencial, en_linea, telefonico).",
-                                    f"{where}.channel"))
+            errors.append(
+                ErrorItem(
+                    "invalid_choice", "Canal inválido (presencial, en_linea, telefonico).", f"{where}.channel"
+                )
+            )
         if ch.channel in seen:
             errors.append(ErrorItem("duplicate", "El canal está repetido.", f"{where}.channel"))
         seen.add(ch.channel)
@@ -359,10 +386,15 @@ def validate_procedure_data(data: ProcedureData, refs: References) -> list[Error
         for code in ch.offices:
             office = refs.offices.get(code.upper())
             if office is None:
-                errors.append(ErrorItem("unknown_office", f"Oficina desconocida: «{code}».", f"{where}.offices"))
+                errors.append(
+                    ErrorItem("unknown_office", f"Oficina desconocida: «{code}».", f"{where}.offices")
+                )
             elif institution is not None and office.institution_id != institution.pk:
-                errors.append(ErrorItem("office_owner", f"La oficina «{code}» es de otra institución.",
-                                        f"{where}.offices"))
+                errors.append(
+                    ErrorItem(
+                        "office_owner", f"La oficina «{code}» es de otra institución.", f"{where}.offices"
+                    )
+                )
     for i, faq in enumerate(data.faq):
         if not faq.question or not faq.answer:
             errors.append(ErrorItem("required", "Pregunta y respuesta son obligatorias.", f"faq[{i}]"))
@@ -378,10 +410,19 @@ def search_fields(procedure: Procedure, data: ProcedureData, refs: References) -
     institution = refs.institutions[data.institution]
     category = refs.categories[data.category]
     parts = [
-        data.name, data.name, data.keywords, data.keywords, data.summary, data.description,
-        institution.name, institution.acronym, institution.code, category.name,
+        data.name,
+        data.name,
+        data.keywords,
+        data.keywords,
+        data.summary,
+        data.description,
+        institution.name,
+        institution.acronym,
+        institution.code,
+        category.name,
         *(refs.life_events[s].name for s in data.life_events),
-        *(r.name for r in data.requirements), *(s.title for s in data.steps),
+        *(r.name for r in data.requirements),
+        *(s.title for s in data.steps),
     ]
     document = fold(" ".join(p for p in parts if p))
     name_stems = sorted(set(stems(f"{data.name} {data.keywords}")))
@@ -419,23 +460,34 @@ def _apply(procedure: Procedure, data: ProcedureData, refs: References) -> Proce
     procedure.save()
     procedure.life_events.set([refs.life_events[s] for s in data.life_events])
     procedure.requirements.all().delete()
-    Requirement.objects.bulk_create([
-        Requirement(
-            procedure=procedure, order=i, name=r.name, description=r.description,
-            issuer=refs.institutions.get((r.issuer or "").upper()), issuer_name=r.issuer_name,
-            held_by_state=r.held_by_state,
-        )
-        for i, r in enumerate(data.requirements)
-    ])
+    Requirement.objects.bulk_create(
+        [
+            Requirement(
+                procedure=procedure,
+                order=i,
+                name=r.name,
+                description=r.description,
+                issuer=refs.institutions.get((r.issuer or "").upper()),
+                issuer_name=r.issuer_name,
+                held_by_state=r.held_by_state,
+            )
+            for i, r in enumerate(data.requirements)
+        ]
+    )
     procedure.steps.all().delete()
-    Step.objects.bulk_create([
-        Step(procedure=procedure, order=i, title=s.title, description=s.description)
-        for i, s in enumerate(data.steps)
-    ])
+    Step.objects.bulk_create(
+        [
+            Step(procedure=procedure, order=i, title=s.title, description=s.description)
+            for i, s in enumerate(data.steps)
+        ]
+    )
     procedure.faqs.all().delete()
-    Faq.objects.bulk_create([
-        Faq(procedure=procedure, order=i, question=f.question, answer=f.answer) for i, f in enumerate(data.faq)
-    ])
+    Faq.objects.bulk_create(
+        [
+            Faq(procedure=procedure, order=i, question=f.question, answer=f.answer)
+            for i, f in enumerate(data.faq)
+        ]
+    )
     procedure.channels.all().delete()
     for ch in data.channels:
         channel = Channel.objects.create(
@@ -461,16 +513,23 @@ def procedure_to_data(procedure: Procedure) -> ProcedureData:
         keywords=procedure.keywords,
         requirements=[
             RequirementData(
-                name=r.name, description=r.description, issuer=r.issuer.code if r.issuer else None,
-                issuer_name=r.issuer_name, held_by_state=r.held_by_state,
+                name=r.name,
+                description=r.description,
+                issuer=r.issuer.code if r.issuer else None,
+                issuer_name=r.issuer_name,
+                held_by_state=r.held_by_state,
             )
             for r in procedure.requirements.all()
         ],
         steps=[StepData(title=s.title, description=s.description) for s in procedure.steps.all()],
         channels=[
             ChannelData(
-                channel=c.kind, offices=[o.code for o in c.offices.all()], hours=c.hours, url=c.url,
-                phone=c.phone, notes=c.notes,
+                channel=c.kind,
+                offices=[o.code for o in c.offices.all()],
+                hours=c.hours,
+                url=c.url,
+                phone=c.phone,
+                notes=c.notes,
             )
             for c in procedure.channels.all()
         ],
@@ -493,9 +552,12 @@ def _record_version(procedure: Procedure, actor: Any, note: str) -> None:
     procedure.version = last + 1
     procedure.save(update_fields=["version"])
     ProcedureVersion.objects.create(
-        procedure=procedure, number=last + 1, status=procedure.status,
+        procedure=procedure,
+        number=last + 1,
+        status=procedure.status,
         data=procedure_to_data(procedure).as_dict(),
-        note=note[:255], created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        note=note[:255],
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
 
 
@@ -512,7 +574,11 @@ def _raise_if_errors(errors: list[ErrorItem]) -> None:
 
 
 def procedure_save(
-    *, actor: Any, data: ProcedureData, procedure: Procedure | None = None, refs: References | None = None,
+    *,
+    actor: Any,
+    data: ProcedureData,
+    procedure: Procedure | None = None,
+    refs: References | None = None,
     note: str = "",
 ) -> Procedure:
     """Create a procedure or change its content.
@@ -535,8 +601,7 @@ def procedure_save(
                 if data.status == Status.PUBLISHED:
                     procedure.published_at = timezone.now()
             _apply(procedure, data, refs)
-            audit_record(actor=actor, action="procedure.create", target=procedure,
-                         after=data.as_dict())
+            audit_record(actor=actor, action="procedure.create", target=procedure, after=data.as_dict())
             _record_version(procedure, actor, note or "Creación")
             return procedure
 
@@ -544,7 +609,10 @@ def procedure_save(
         _require_editor(actor, procedure.institution_id)
         if data.institution != procedure.institution.code and not (actor is None or is_platform_admin(actor)):
             raise Forbidden("Solo la agencia puede cambiar la institución de un trámite.")
-        if data.slug != procedure.slug and Procedure.objects.filter(slug=data.slug).exclude(pk=procedure.pk).exists():
+        if (
+            data.slug != procedure.slug
+            and Procedure.objects.filter(slug=data.slug).exclude(pk=procedure.pk).exists()
+        ):
             raise DomainError(message="Ya existe un trámite con ese slug.", code="duplicate", field="slug")
         before = procedure_to_data(procedure).as_dict()
         if before == data.as_dict() | {"status": procedure.status}:
@@ -553,17 +621,26 @@ def procedure_save(
             procedure.pending_data = data.as_dict()
             procedure.pending_since = timezone.now()
             procedure.save(update_fields=["pending_data", "pending_since", "updated_at"])
-            audit_record(actor=actor, action="procedure.propose_changes", target=procedure, before=before,
-                         after=procedure.pending_data)
+            audit_record(
+                actor=actor,
+                action="procedure.propose_changes",
+                target=procedure,
+                before=before,
+                after=procedure.pending_data,
+            )
             return procedure
         if procedure.status == Status.IN_REVIEW and not (actor is None or is_platform_admin(actor)):
-            raise DomainError(message="El trámite está en revisión; espere la decisión de la agencia.",
-                              code="locked", status=409)
+            raise DomainError(
+                message="El trámite está en revisión; espere la decisión de la agencia.",
+                code="locked",
+                status=409,
+            )
         if actor is None and data.status and data.status != procedure.status:
             procedure.status = data.status
         _apply(procedure, data, refs)
-        audit_record(actor=actor, action="procedure.update", target=procedure, before=before,
-                     after=data.as_dict())
+        audit_record(
+            actor=actor, action="procedure.update", target=procedure, before=before, after=data.as_dict()
+        )
         _record_version(procedure, actor, note or "Edición")
     return procedure
 
@@ -594,8 +671,13 @@ def procedure_publish(*, actor: Any, procedure: Procedure) -> Procedure:
             procedure.review_comment = ""
             procedure.published_at = timezone.now()
             procedure.save(update_fields=["pending_data", "pending_since", "review_comment", "published_at"])
-            audit_record(actor=actor, action="procedure.approve_changes", target=procedure, before=before,
-                         after=data.as_dict())
+            audit_record(
+                actor=actor,
+                action="procedure.approve_changes",
+                target=procedure,
+                before=before,
+                after=data.as_dict(),
+            )
             _record_version(procedure, actor, "Cambios aprobados y publicados")
         return procedure
     if procedure.status != Status.IN_REVIEW:
@@ -616,19 +698,26 @@ def procedure_return(*, actor: Any, procedure: Procedure, comment: str) -> Proce
             procedure.pending_since = None
             procedure.review_comment = comment
             procedure.save(update_fields=["pending_data", "pending_since", "review_comment", "updated_at"])
-            audit_record(actor=actor, action="procedure.reject_changes", target=procedure,
-                         metadata={"comment": comment})
+            audit_record(
+                actor=actor,
+                action="procedure.reject_changes",
+                target=procedure,
+                metadata={"comment": comment},
+            )
         return procedure
     if procedure.status != Status.IN_REVIEW:
         raise InvalidTransition(procedure.get_status_display(), "devolver")
-    return _transition(actor, procedure, Status.DRAFT, "procedure.return", "Devuelto con observaciones",
-                       comment=comment)
+    return _transition(
+        actor, procedure, Status.DRAFT, "procedure.return", "Devuelto con observaciones", comment=comment
+    )
 
 
 def procedure_archive(*, actor: Any, procedure: Procedure) -> Procedure:
     from ventanilla.core.models import Role
 
-    if not (can_review(actor) or has_institution_role(actor, procedure.institution_id, {Role.INSTITUTION_ADMIN})):
+    if not (
+        can_review(actor) or has_institution_role(actor, procedure.institution_id, {Role.INSTITUTION_ADMIN})
+    ):
         raise Forbidden("Solo la agencia o el administrador de la institución archivan trámites.")
     if procedure.status == Status.ARCHIVED:
         raise InvalidTransition(procedure.get_status_display(), "archivar")
@@ -655,8 +744,14 @@ def _transition(
             locked.published_at = timezone.now()
             fields.append("published_at")
         locked.save(update_fields=fields)
-        audit_record(actor=actor, action=action, target=locked, before={"status": old},
-                     after={"status": new_status}, metadata={"comment": comment} if comment else None)
+        audit_record(
+            actor=actor,
+            action=action,
+            target=locked,
+            before={"status": old},
+            after={"status": new_status},
+            metadata={"comment": comment} if comment else None,
+        )
         _record_version(locked, actor, note)
     procedure.refresh_from_db()
     return procedure
@@ -674,7 +769,8 @@ def procedure_rate(*, procedure: Procedure, useful: bool, comment: str, session_
     session_hash = hashlib.sha256(f"{settings.SECRET_KEY}:{session_key}".encode()).hexdigest()
     with transaction.atomic():
         _, created = Rating.objects.get_or_create(
-            procedure=procedure, session_hash=session_hash,
+            procedure=procedure,
+            session_hash=session_hash,
             defaults={"useful": useful, "comment": comment.strip()[:500]},
         )
         if created:
@@ -759,8 +855,9 @@ def simplification_data_from_dict(raw: dict[str, Any]) -> tuple[SimplificationDa
 def simplification_record(*, actor: Any, data: SimplificationData) -> Simplification:
     procedure = Procedure.objects.filter(slug=data.procedure).first()
     if procedure is None:
-        raise DomainError(message=f"Trámite desconocido: «{data.procedure}».", code="unknown_procedure",
-                          field="procedure")
+        raise DomainError(
+            message=f"Trámite desconocido: «{data.procedure}».", code="unknown_procedure", field="procedure"
+        )
     _require_editor(actor, procedure.institution_id)
     values = asdict(data)
     values.pop("procedure")
@@ -769,8 +866,13 @@ def simplification_record(*, actor: Any, data: SimplificationData) -> Simplifica
             procedure=procedure, date=data.date, legal_act=data.legal_act, defaults=values
         )
         if created:
-            audit_record(actor=actor, action="simplification.record", target=item,
-                         institution=procedure.institution_id, after=values)
+            audit_record(
+                actor=actor,
+                action="simplification.record",
+                target=item,
+                institution=procedure.institution_id,
+                after=values,
+            )
     return item
 
 
@@ -782,8 +884,10 @@ def simplification_record(*, actor: Any, data: SimplificationData) -> Simplifica
 def reference_data_sync() -> None:
     """Make sure the shared categories and life events exist (idempotent; runs after every migrate)."""
     for order, (slug, name, description) in enumerate(CATEGORIES):
-        Category.objects.update_or_create(slug=slug, defaults={"name": name, "description": description,
-                                                               "order": order})
+        Category.objects.update_or_create(
+            slug=slug, defaults={"name": name, "description": description, "order": order}
+        )
     for order, (slug, name, description) in enumerate(LIFE_EVENTS):
-        LifeEvent.objects.update_or_create(slug=slug, defaults={"name": name, "description": description,
-                                                                "order": order})
+        LifeEvent.objects.update_or_create(
+            slug=slug, defaults={"name": name, "description": description, "order": order}
+        )

@@ -15,10 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 from ventanilla.core.errors import DomainError, NotFound
 from ventanilla.core.models import Institution
 
-from . import selectors
+from . import selectors, services
 from .imports import export_csv, export_records
 from .models import Channel, Procedure
-from .services import procedure_rate
 
 
 def _int(value: str | None, default: int | None = None, *, low: int = 1, high: int = 10_000) -> int | None:
@@ -49,14 +48,18 @@ def filters_from_request(request: HttpRequest) -> selectors.SearchFilters:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     stats = selectors.catalog_statistics()
-    return render(request, "catalog/home.html", {
-        "categories": selectors.category_list(),
-        "life_events": selectors.life_event_list(),
-        "stats": stats,
-        "online_examples": selectors.procedure_search(
-            selectors.SearchFilters(online=True), page_size=6, with_facets=False
-        ).items,
-    })
+    return render(
+        request,
+        "catalog/home.html",
+        {
+            "categories": selectors.category_list(),
+            "life_events": selectors.life_event_list(),
+            "stats": stats,
+            "online_examples": selectors.procedure_search(
+                selectors.SearchFilters(online=True), page_size=6, with_facets=False
+            ).items,
+        },
+    )
 
 
 @require_GET
@@ -80,11 +83,15 @@ def procedure_detail(request: HttpRequest, slug: str) -> HttpResponse:
         procedure = selectors.procedure_get_public(slug)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    return render(request, "catalog/detail.html", {
-        "procedure": procedure,
-        "related": selectors.procedure_related(procedure),
-        "rated": request.session.get(f"rated:{procedure.pk}", False),
-    })
+    return render(
+        request,
+        "catalog/detail.html",
+        {
+            "procedure": procedure,
+            "related": selectors.procedure_related(procedure),
+            "rated": request.session.get(f"rated:{procedure.pk}", False),
+        },
+    )
 
 
 @require_POST
@@ -100,8 +107,12 @@ def procedure_rate(request: HttpRequest, slug: str) -> HttpResponse:
     if not request.session.session_key:
         request.session.save()
     try:
-        procedure_rate(procedure=procedure, useful=answer == "si", comment=request.POST.get("comentario", ""),
-                       session_key=request.session.session_key or "")
+        services.procedure_rate(
+            procedure=procedure,
+            useful=answer == "si",
+            comment=request.POST.get("comentario", ""),
+            session_key=request.session.session_key or "",
+        )
     except DomainError as exc:
         raise Http404(exc.message) from exc
     request.session[f"rated:{procedure.pk}"] = True
@@ -114,10 +125,16 @@ def institution_list(request: HttpRequest) -> HttpResponse:
     level = request.GET.get("nivel", "")
     level = level if level in Institution.Level.values else ""
     institutions = list(selectors.institution_list(level=level, q=request.GET.get("q", "")))
-    return render(request, "catalog/institution_list.html", {
-        "institutions": institutions, "level": level, "levels": Institution.Level.choices,
-        "q": request.GET.get("q", "")[:200],
-    })
+    return render(
+        request,
+        "catalog/institution_list.html",
+        {
+            "institutions": institutions,
+            "level": level,
+            "levels": Institution.Level.choices,
+            "q": request.GET.get("q", "")[:200],
+        },
+    )
 
 
 @require_GET
@@ -144,10 +161,17 @@ def _report_from_request(request: HttpRequest) -> dict:
 @require_GET
 def simplification_report(request: HttpRequest) -> HttpResponse:
     report = _report_from_request(request)
-    return render(request, "catalog/simplification_report.html", {
-        "report": report, "years": selectors.simplification_years(),
-        "institutions": selectors.institution_list().filter(procedures__simplifications__isnull=False).distinct(),
-    })
+    return render(
+        request,
+        "catalog/simplification_report.html",
+        {
+            "report": report,
+            "years": selectors.simplification_years(),
+            "institutions": selectors.institution_list()
+            .filter(procedures__simplifications__isnull=False)
+            .distinct(),
+        },
+    )
 
 
 @require_GET
@@ -155,20 +179,53 @@ def simplification_report_csv(request: HttpRequest) -> HttpResponse:
     report = _report_from_request(request)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([
-        "institucion", "tramite", "fecha", "acto_normativo", "descripcion", "requisitos_antes",
-        "requisitos_despues", "pasos_antes", "pasos_despues", "dias_antes", "dias_despues", "costo_antes",
-        "costo_despues", "moneda", "canales_antes", "canales_despues", "volumen_anual",
-        "dias_ciudadano_ahorrados", "dinero_ahorrado",
-    ])
+    writer.writerow(
+        [
+            "institucion",
+            "tramite",
+            "fecha",
+            "acto_normativo",
+            "descripcion",
+            "requisitos_antes",
+            "requisitos_despues",
+            "pasos_antes",
+            "pasos_despues",
+            "dias_antes",
+            "dias_despues",
+            "costo_antes",
+            "costo_despues",
+            "moneda",
+            "canales_antes",
+            "canales_despues",
+            "volumen_anual",
+            "dias_ciudadano_ahorrados",
+            "dinero_ahorrado",
+        ]
+    )
     for item in report["rows"]:
-        writer.writerow([
-            item.procedure.institution.code, item.procedure.name, item.date.isoformat(), item.legal_act,
-            item.description, item.requirements_before, item.requirements_after, item.steps_before,
-            item.steps_after, item.days_before, item.days_after, item.cost_before, item.cost_after,
-            settings.COUNTRY_PACK.currency, "|".join(item.channels_before), "|".join(item.channels_after),
-            item.annual_volume, item.citizen_days_saved, item.money_saved,
-        ])
+        writer.writerow(
+            [
+                item.procedure.institution.code,
+                item.procedure.name,
+                item.date.isoformat(),
+                item.legal_act,
+                item.description,
+                item.requirements_before,
+                item.requirements_after,
+                item.steps_before,
+                item.steps_after,
+                item.days_before,
+                item.days_after,
+                item.cost_before,
+                item.cost_after,
+                settings.COUNTRY_PACK.currency,
+                "|".join(item.channels_before),
+                "|".join(item.channels_after),
+                item.annual_volume,
+                item.citizen_days_saved,
+                item.money_saved,
+            ]
+        )
     name = f"simplificacion-{report['year'] or 'todos'}.csv"
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -186,5 +243,3 @@ def catalog_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if fmt == "json":
         return JsonResponse(export_records(procedures), safe=False, json_dumps_params={"ensure_ascii": False})
     raise Http404(_("Formato no disponible."))
-
-

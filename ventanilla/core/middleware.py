@@ -25,7 +25,7 @@ def current_request_context() -> RequestContext | None:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: the proxy in front must set it (gunicorn --forwarded-allow-ips); never trust the header.
+    # REMOTE_ADDR only: the proxy in front must set it (gunicorn --forwarded-allow-ips).
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -31,7 +31,11 @@ class Institution(models.Model):
     acronym = models.CharField(_("sigla"), max_length=30, blank=True)
     level = models.CharField(_("nivel"), max_length=20, choices=Level.choices, db_index=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("depende de"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("depende de"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     department = models.CharField(_("departamento"), max_length=4, blank=True)
@@ -58,9 +62,14 @@ class Institution(models.Model):
 
 class Office(models.Model):
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="offices")
-    code = models.CharField(_("código"), max_length=40, unique=True, validators=[
-        RegexValidator(r"^[A-Z0-9][A-Z0-9-]{1,39}$", _("Use letras mayúsculas, números o guiones."))
-    ])
+    code = models.CharField(
+        _("código"),
+        max_length=40,
+        unique=True,
+        validators=[
+            RegexValidator(r"^[A-Z0-9][A-Z0-9-]{1,39}$", _("Use letras mayúsculas, números o guiones."))
+        ],
+    )
     name = models.CharField(_("nombre"), max_length=255)
     address = models.CharField(_("dirección"), max_length=255, blank=True)
     department = models.CharField(_("departamento"), max_length=4, blank=True)
@@ -84,7 +93,9 @@ class Closure(models.Model):
     """A day an institution (or one of its offices) declares closed, on top of public holidays."""
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="closures")
-    office = models.ForeignKey(Office, null=True, blank=True, on_delete=models.CASCADE, related_name="closures")
+    office = models.ForeignKey(
+        Office, null=True, blank=True, on_delete=models.CASCADE, related_name="closures"
+    )
     date = models.DateField(_("fecha"))
     reason = models.CharField(_("motivo"), max_length=255)
 

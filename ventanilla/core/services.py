@@ -72,12 +72,30 @@ def audit_record(
 
 
 INSTITUTION_FIELDS = [
-    "code", "name", "acronym", "level", "parent", "department", "website", "email", "phone", "description",
+    "code",
+    "name",
+    "acronym",
+    "level",
+    "parent",
+    "department",
+    "website",
+    "email",
+    "phone",
+    "description",
     "is_active",
 ]
 OFFICE_FIELDS = [
-    "institution", "code", "name", "address", "department", "municipality", "opening_hours", "phone",
-    "latitude", "longitude", "is_active",
+    "institution",
+    "code",
+    "name",
+    "address",
+    "department",
+    "municipality",
+    "opening_hours",
+    "phone",
+    "latitude",
+    "longitude",
+    "is_active",
 ]
 
 
@@ -96,8 +114,12 @@ def institution_upsert(*, actor: Any, code: str, **values: Any) -> tuple[Institu
         if created or before != after:
             institution.save()
             audit_record(
-                actor=actor, action="institution.create" if created else "institution.update",
-                target=institution, institution=institution, before=before, after=after,
+                actor=actor,
+                action="institution.create" if created else "institution.update",
+                target=institution,
+                institution=institution,
+                before=before,
+                after=after,
             )
     return institution, created
 
@@ -122,8 +144,12 @@ def office_upsert(*, actor: Any, institution: Institution, code: str, **values: 
         if created or before != after:
             office.save()
             audit_record(
-                actor=actor, action="office.create" if created else "office.update",
-                target=office, institution=institution, before=before, after=after,
+                actor=actor,
+                action="office.create" if created else "office.update",
+                target=office,
+                institution=institution,
+                before=before,
+                after=after,
             )
     return office, created
 
@@ -138,15 +164,22 @@ def closure_declare(
     if not can_edit_institution_content(actor, institution.pk):
         raise Forbidden()
     if office is not None and office.institution_id != institution.pk:
-        raise DomainError(message="La oficina no pertenece a la institución.", code="office_owner", field="office")
+        raise DomainError(
+            message="La oficina no pertenece a la institución.", code="office_owner", field="office"
+        )
     if not reason.strip():
         raise DomainError(message="Indique el motivo.", code="required", field="reason")
     with transaction.atomic():
         closure, _ = Closure.objects.get_or_create(
             institution=institution, office=office, date=date, defaults={"reason": reason.strip()}
         )
-        audit_record(actor=actor, action="closure.declare", target=closure, institution=institution,
-                     after=snapshot(closure))
+        audit_record(
+            actor=actor,
+            action="closure.declare",
+            target=closure,
+            institution=institution,
+            after=snapshot(closure),
+        )
     return closure
 
 
@@ -157,16 +190,25 @@ def membership_grant(*, actor: Any, user: Any, role: str, institution: Instituti
 
     if role not in Role.values:
         raise DomainError(message="Rol desconocido.", code="invalid_role", field="role")
-    allowed = actor is None or is_platform_admin(actor) or (
-        role != Role.PLATFORM_ADMIN
-        and institution is not None
-        and has_institution_role(actor, institution.pk, {Role.INSTITUTION_ADMIN})
+    allowed = (
+        actor is None
+        or is_platform_admin(actor)
+        or (
+            role != Role.PLATFORM_ADMIN
+            and institution is not None
+            and has_institution_role(actor, institution.pk, {Role.INSTITUTION_ADMIN})
+        )
     )
     if not allowed:
         raise Forbidden()
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(user=user, role=role, institution=institution)
         if created:
-            audit_record(actor=actor, action="membership.grant", target=membership, institution=institution,
-                         after={"user": user.pk, "role": role})
+            audit_record(
+                actor=actor,
+                action="membership.grant",
+                target=membership,
+                institution=institution,
+                after={"user": user.pk, "role": role},
+            )
     return membership

@@ -15,7 +15,7 @@ class User(AbstractUser):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     email = models.EmailField(_("correo electrónico"), blank=True)
 
-    class Meta(AbstractUser.Meta):
+    class Meta:
         verbose_name = _("cuenta")
         verbose_name_plural = _("cuentas")
         swappable = "AUTH_USER_MODEL"

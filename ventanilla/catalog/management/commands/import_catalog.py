@@ -19,9 +19,13 @@ class Command(BaseCommand):
             report = catalog_import_file(actor=None, filename=path.name, content=path.read_bytes())
         except ImportFailed as exc:
             for error in exc.report.errors:
-                self.stderr.write(f"{error.location}: {error.message}" + (f" [{error.field}]" if error.field else ""))
+                self.stderr.write(
+                    f"{error.location}: {error.message}" + (f" [{error.field}]" if error.field else "")
+                )
             raise CommandError(exc.message) from exc
-        self.stdout.write(self.style.SUCCESS(
-            f"{report.total} trámites: {report.created} nuevos, {report.updated} actualizados, "
-            f"{report.unchanged} sin cambios."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{report.total} trámites: {report.created} nuevos, {report.updated} actualizados, "
+                f"{report.unchanged} sin cambios."
+            )
+        )
