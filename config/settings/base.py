@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "ninja",
     "ventanilla.core",
     "ventanilla.identity",
     "ventanilla.catalog",

@@ -220,6 +220,11 @@ def _render_editor(
             "currency": settings.COUNTRY_PACK.currency,
             "goes_pending": procedure is not None and procedure.status == Status.PUBLISHED and not agency,
             "locked": procedure is not None and procedure.status == Status.IN_REVIEW and not agency,
+            "editor_sections": [
+                ("requirements", editor.requirements, _("Requisitos"), editor.formset_titles["requirements"]),
+                ("steps", editor.steps, _("Pasos"), editor.formset_titles["steps"]),
+                ("faq", editor.faq, _("Preguntas frecuentes"), editor.formset_titles["faq"]),
+            ],
             "channel_kinds": [
                 (kind, label, editor.form[f"{kind}_enabled"], editor.form.channel_fields(kind))
                 for kind, label in Channel.Kind.choices
@@ -604,7 +609,9 @@ def simplification_create(request: HttpRequest) -> HttpResponse:
         .values_list("slug", "name", "institution__code")
     ]
     initial = {"procedure": request.GET.get("tramite", "")}
-    form = SimplificationForm(request.POST if request.method == "POST" else None, procedures=procedures, initial=initial)
+    form = SimplificationForm(
+        request.POST if request.method == "POST" else None, procedures=procedures, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         data, errors = simplification_data_from_dict(form.as_raw())
         try:

@@ -12,6 +12,8 @@
  *    checkbox or a radio submits the form (e.g. the facet sidebar). The
  *    submit button stays in the page for users without JS and for anyone
  *    who prefers to choose several filters before applying them.
+ *  - Print: a link or button with [data-print] opens the print dialog (the
+ *    procedure page prints as a "carta de servicio").
  */
 (function () {
   "use strict";
@@ -41,4 +43,12 @@
 
   // Delegated on the document, so it also covers content swapped in later.
   document.addEventListener("change", onChange);
+
+  document.addEventListener("click", function (event) {
+    var trigger = event.target && event.target.closest ? event.target.closest("[data-print]") : null;
+    if (trigger) {
+      event.preventDefault();
+      window.print();
+    }
+  });
 })();
