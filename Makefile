@@ -13,7 +13,6 @@ export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 $(BIN)/.installed: requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Se necesita $(PYTHON) (Python 3.11)."; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
 	touch $@
 
