@@ -25,7 +25,7 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 # One installation serves one country: Bolivia by default, Paraguay with VENTANILLA_COUNTRY=PY.
-VENTANILLA_COUNTRY = os.environ.get("VENTANILLA_COUNTRY", "BO").upper()
+VENTANILLA_COUNTRY = (os.environ.get("VENTANILLA_COUNTRY") or "BO").strip().upper()
 COUNTRY_PACK = get_pack(VENTANILLA_COUNTRY)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -50,15 +50,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before WhiteNoise, so static files carry the same headers as pages.
     "ventanilla.core.middleware.SecurityHeadersMiddleware",
+    "ventanilla.core.middleware.RequestContextMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "ventanilla.core.middleware.RequestContextMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

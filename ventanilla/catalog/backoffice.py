@@ -272,8 +272,8 @@ def procedure_edit(request: HttpRequest, slug: str) -> HttpResponse:
                     messages.success(
                         request,
                         _(
-                            "Sus cambios quedaron pendientes de aprobación. La página pública sigue mostrando la "
-                            "versión publicada hasta que la agencia los apruebe."
+                            "Sus cambios quedaron pendientes de aprobación. La página pública sigue "
+                            "mostrando la versión publicada hasta que la agencia los apruebe."
                         ),
                     )
                 else:

@@ -45,6 +45,9 @@ CSV_COLUMNS = [
     "requisitos",
     "pasos",
     "canales",
+    "horarios_canales",
+    "notas_canales",
+    "preguntas",
     "gratuito",
     "costo",
     "moneda",
@@ -105,28 +108,56 @@ def _split(value: str) -> list[str]:
 
 
 _ISSUER = re.compile(r"\{([A-Za-z0-9-]+)\}")
+_ISSUER_NAME = re.compile(r"«([^»]*)»")
+
+
+def _per_channel(value: str) -> dict[str, str]:
+    """'presencial: Lunes a viernes 08:00 | en_linea: 24 horas' → {kind: text}."""
+    result = {}
+    for item in _split(value):
+        kind, _, text = item.partition(":")
+        result[kind.strip()] = text.strip()
+    return result
 
 
 def csv_row_to_dict(row: dict[str, str]) -> dict[str, Any]:
-    """One CSV row → the JSON layout. Lists are '|'-separated. See docs/catalog-import.md."""
+    """One CSV row → the JSON layout. Lists are '|'-separated (docs/catalog.md describes each column)."""
     get = lambda key: (row.get(key) or "").strip()  # noqa: E731
     requirements = []
     for item in _split(get("requisitos")):
-        held = item.endswith("*")
-        item = item.rstrip("*").strip()
-        issuer_match = _ISSUER.search(item)
+        head, _, description = item.partition(" — ")
+        head = head.strip()
+        held = head.endswith("*")
+        head = head.rstrip("*").strip()
+        issuer_match = _ISSUER.search(head)
         issuer = issuer_match.group(1).upper() if issuer_match else None
-        name = _ISSUER.sub("", item).strip()
-        requirements.append({"name": name, "issuer": issuer, "held_by_state": held})
+        name_match = _ISSUER_NAME.search(head)
+        issuer_name = name_match.group(1).strip() if name_match else ""
+        name = _ISSUER_NAME.sub("", _ISSUER.sub("", head)).strip()
+        requirements.append(
+            {
+                "name": name,
+                "description": description.strip(),
+                "issuer": issuer,
+                "issuer_name": issuer_name,
+                "held_by_state": held,
+            }
+        )
     steps = []
     for item in _split(get("pasos")):
         title, _, description = item.partition(" — ")
         steps.append({"title": title.strip(), "description": description.strip()})
+    hours = _per_channel(get("horarios_canales"))
+    notes = _per_channel(get("notas_canales"))
     channels = []
     for item in _split(get("canales")):
         kind, _, detail = item.partition(":")
         kind, detail = kind.strip(), detail.strip()
-        channel: dict[str, Any] = {"channel": kind}
+        channel: dict[str, Any] = {
+            "channel": kind,
+            "hours": hours.get(kind, ""),
+            "notes": notes.get(kind, ""),
+        }
         if kind == "presencial":
             channel["offices"] = [c.strip().upper() for c in detail.split(",") if c.strip()]
         elif kind == "en_linea":
@@ -134,6 +165,10 @@ def csv_row_to_dict(row: dict[str, str]) -> dict[str, Any]:
         else:
             channel["phone"] = detail
         channels.append(channel)
+    faq = []
+    for item in _split(get("preguntas")):
+        question, _, answer = item.partition(" — ")
+        faq.append({"question": question.strip(), "answer": answer.strip()})
     free = get("gratuito").lower() in {"si", "sí", "1", "true", "x"}
     cost = None if free or not get("costo") else {"amount": get("costo"), "currency": get("moneda")}
     return {
@@ -150,6 +185,7 @@ def csv_row_to_dict(row: dict[str, str]) -> dict[str, Any]:
         "requirements": requirements,
         "steps": steps,
         "channels": channels,
+        "faq": faq,
         "cost": cost,
         "payment_instructions": get("instrucciones_pago"),
         "legal_basis": get("base_legal"),
@@ -167,11 +203,14 @@ def parse_csv(content: bytes) -> tuple[list[tuple[str, dict[str, Any]]], list[Ro
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [], [RowError("archivo", "El archivo no está en UTF-8.")]
-    sample = text[:4096]
+    # Only the delimiter is guessed; quoting follows RFC 4180 (the Sniffer's other guesses are unreliable).
+    dialect: Any = csv.excel
     try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
+    if delimiter != ",":
+        dialect = type("Detected", (csv.excel,), {"delimiter": delimiter})
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     columns = set(reader.fieldnames or [])
     missing = REQUIRED_CSV_COLUMNS - columns
@@ -430,6 +469,7 @@ def catalog_import(
         for location, data in parsed:
             current = existing.get(data.slug)
             version_before = current.version if current else None
+            pending_before = current.pending_data if current else None
             try:
                 saved = procedure_save(
                     actor=actor, data=data, procedure=current, refs=refs, note="Importación"
@@ -439,7 +479,7 @@ def catalog_import(
                 raise ImportFailed(report) from exc
             if current is None:
                 report.created += 1
-            elif saved.version != version_before or saved.pending_data:
+            elif saved.version != version_before or saved.pending_data != pending_before:
                 report.updated += 1
             else:
                 report.unchanged += 1
@@ -491,15 +531,21 @@ def export_csv(procedures: Iterable[Procedure]) -> str:
             text = (
                 r["name"]
                 + (f" {{{r['issuer']}}}" if r["issuer"] else "")
+                + (f" «{r['issuer_name']}»" if r["issuer_name"] else "")
                 + (" *" if r["held_by_state"] else "")
+                + (f" — {r['description']}" if r["description"] else "")
             )
             requirements.append(text)
-        channels = []
+        channels, hours, notes = [], [], []
         for c in record["channels"]:
             detail = {"presencial": ", ".join(c["offices"]), "en_linea": c["url"]}.get(
                 c["channel"], c["phone"]
             )
             channels.append(f"{c['channel']}: {detail}")
+            if c["hours"]:
+                hours.append(f"{c['channel']}: {c['hours']}")
+            if c["notes"]:
+                notes.append(f"{c['channel']}: {c['notes']}")
         cost = record["cost"]
         writer.writerow(
             {
@@ -519,6 +565,9 @@ def export_csv(procedures: Iterable[Procedure]) -> str:
                     for s in record["steps"]
                 ),
                 "canales": " | ".join(channels),
+                "horarios_canales": " | ".join(hours),
+                "notas_canales": " | ".join(notes),
+                "preguntas": " | ".join(f"{f['question']} — {f['answer']}" for f in record["faq"]),
                 "gratuito": "si" if cost is None else "no",
                 "costo": cost["amount"] if cost else "",
                 "moneda": cost["currency"] if cost else "",

@@ -115,6 +115,7 @@ class Procedure(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(_("última actualización"), auto_now=True)
     # Search: folded text (accent-free, lowercase) and its Spanish stems, kept current by the services.
+    sort_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
     search_document = models.TextField(blank=True, editable=False)
     search_stems = models.TextField(blank=True, editable=False)
     name_stems = models.CharField(max_length=400, blank=True, editable=False)
@@ -122,7 +123,7 @@ class Procedure(models.Model):
     helpful_no = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["sort_key"]
         verbose_name = _("trámite")
         verbose_name_plural = _("trámites")
         indexes = [

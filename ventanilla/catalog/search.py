@@ -46,7 +46,7 @@ def text_search(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedu
     """Filter and rank ``queryset`` by ``q``. Returns (ranked queryset, corrected query or None)."""
     q = clean_query(q)
     if not q or not any(ch.isalnum() for ch in q):
-        return queryset.order_by("name"), None
+        return queryset.order_by("sort_key"), None
     if connection.vendor == "postgresql":
         return _postgres(queryset, q)
     return _sqlite(queryset, q)
@@ -67,14 +67,14 @@ def _postgres(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure
         queryset.annotate(_tsv=vector)
         .filter(_tsv=query)
         .annotate(rank=SearchRank(vector, query) + 2 * TrigramSimilarity(_VtUnaccentLower("name"), folded))
-        .order_by("-rank", Length("name"), "name")
+        .order_by("-rank", Length("name"), "sort_key")
     )
     if ranked.exists():
         return ranked, None
     fuzzy = (
         queryset.annotate(rank=TrigramWordSimilarity(folded, _VtUnaccentLower("name")))
         .filter(rank__gte=TRIGRAM_THRESHOLD)
-        .order_by("-rank", Length("name"), "name")
+        .order_by("-rank", Length("name"), "sort_key")
     )
     return fuzzy, q
 
@@ -96,14 +96,14 @@ def _sqlite(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure],
     folded = fold(q)
     terms = stems(q)
     if not terms:
-        return queryset.order_by("name"), None
+        return queryset.order_by("sort_key"), None
     ranked = _stem_filter(queryset, terms)
     exact = Case(
         When(search_document__startswith=f"{folded} {folded} ", then=Value(5.0)),
         default=Value(0.0),
         output_field=FloatField(),
     )
-    ranked = ranked.annotate(rank=F("_name_score") + exact).order_by("-rank", Length("name"), "name")
+    ranked = ranked.annotate(rank=F("_name_score") + exact).order_by("-rank", Length("name"), "sort_key")
     if ranked.exists():
         return ranked, None
     vocabulary = _vocabulary(queryset)
@@ -119,7 +119,7 @@ def _sqlite(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure],
     fuzzy = (
         _stem_filter(queryset, corrected)
         .annotate(rank=F("_name_score") * Value(1.0, output_field=FloatField()))
-        .order_by("-rank", Length("name"), "name")
+        .order_by("-rank", Length("name"), "sort_key")
     )
     return fuzzy, q
 

@@ -178,7 +178,7 @@ def procedure_related(procedure: Procedure, limit: int = 4) -> list[Procedure]:
         .filter(category_id=procedure.category_id)
         .exclude(pk=procedure.pk)
         .select_related("institution")
-        .order_by("-digitisation_level", "name")[:limit]
+        .order_by("-digitisation_level", "sort_key")[:limit]
     )
 
 
@@ -228,7 +228,7 @@ def institution_get(code: str) -> Institution:
             Prefetch("children", queryset=Institution.objects.filter(is_active=True).order_by("name")),
             Prefetch(
                 "procedures",
-                queryset=_published().select_related("category").order_by("name"),
+                queryset=_published().select_related("category").order_by("sort_key"),
                 to_attr="published_procedures",
             ),
         )

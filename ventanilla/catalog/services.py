@@ -428,6 +428,7 @@ def search_fields(procedure: Procedure, data: ProcedureData, refs: References) -
     name_stems = sorted(set(stems(f"{data.name} {data.keywords}")))
     all_stems = sorted(set(stems(document)))
     return {
+        "sort_key": fold(data.name)[:200],
         "search_document": document,
         "search_stems": " " + " ".join(all_stems) + " ",
         "name_stems": (" " + " ".join(name_stems) + " ")[:400],
@@ -591,8 +592,8 @@ def procedure_save(
     _raise_if_errors(validate_procedure_data(data, refs))
     institution = refs.institutions[data.institution]
     _require_editor(actor, institution.pk)
-    if procedure is None:
-        procedure = Procedure.objects.filter(slug=data.slug).first()
+    if procedure is None and Procedure.objects.filter(slug=data.slug).exists():
+        raise DomainError(message="Ya existe un trámite con ese slug.", code="duplicate", field="slug")
     with transaction.atomic():
         if procedure is None:
             procedure = Procedure(status=Status.DRAFT)
@@ -615,9 +616,18 @@ def procedure_save(
         ):
             raise DomainError(message="Ya existe un trámite con ese slug.", code="duplicate", field="slug")
         before = procedure_to_data(procedure).as_dict()
-        if before == data.as_dict() | {"status": procedure.status}:
+        unchanged = before == data.as_dict() | {"status": procedure.status}
+        proposing = procedure.status == Status.PUBLISHED and not (actor is None or is_platform_admin(actor))
+        if unchanged and proposing and procedure.pending_data is not None:
+            # Saving the published content again withdraws the institution's pending proposal.
+            procedure.pending_data = None
+            procedure.pending_since = None
+            procedure.save(update_fields=["pending_data", "pending_since", "updated_at"])
+            audit_record(actor=actor, action="procedure.withdraw_changes", target=procedure)
+            return procedure
+        if unchanged or (proposing and procedure.pending_data == data.as_dict()):
             return procedure  # nothing changed: no version, no audit noise (keeps the demo load idempotent)
-        if procedure.status == Status.PUBLISHED and not (actor is None or is_platform_admin(actor)):
+        if proposing:
             procedure.pending_data = data.as_dict()
             procedure.pending_since = timezone.now()
             procedure.save(update_fields=["pending_data", "pending_since", "updated_at"])
@@ -810,14 +820,17 @@ def simplification_data_from_dict(raw: dict[str, Any]) -> tuple[SimplificationDa
     if not isinstance(before, dict) or not isinstance(after, dict):
         return None, [ErrorItem("invalid", "«before» y «after» deben ser objetos.")]
 
-    def number(source: dict[str, Any], key: str, label: str, kind: type = int) -> Any:
+    sources = {"before": before, "after": after, "": raw}
+
+    def number(part: str, key: str, label: str, kind: type = int) -> Any:
         try:
-            value = kind(str(source.get(key, 0) or 0))
+            value = kind(str(sources[part].get(key, 0) or 0))
             if value < 0:
                 raise ValueError
             return value
         except (ValueError, InvalidOperation):
-            errors.append(ErrorItem("invalid", f"{label} debe ser un número no negativo.", key))
+            where = f"{part}.{key}" if part else key
+            errors.append(ErrorItem("invalid", f"{label} debe ser un número no negativo.", where))
             return kind(0)
 
     try:
@@ -830,17 +843,17 @@ def simplification_data_from_dict(raw: dict[str, Any]) -> tuple[SimplificationDa
         date=when,
         legal_act=_text(raw.get("legal_act")),
         description=_text(raw.get("description")),
-        requirements_before=number(before, "requirements", "Requisitos antes"),
-        requirements_after=number(after, "requirements", "Requisitos después"),
-        steps_before=number(before, "steps", "Pasos antes"),
-        steps_after=number(after, "steps", "Pasos después"),
-        days_before=number(before, "days", "Días antes"),
-        days_after=number(after, "days", "Días después"),
-        cost_before=number(before, "cost", "Costo antes", Decimal),
-        cost_after=number(after, "cost", "Costo después", Decimal),
+        requirements_before=number("before", "requirements", "Requisitos antes"),
+        requirements_after=number("after", "requirements", "Requisitos después"),
+        steps_before=number("before", "steps", "Pasos antes"),
+        steps_after=number("after", "steps", "Pasos después"),
+        days_before=number("before", "days", "Días antes"),
+        days_after=number("after", "days", "Días después"),
+        cost_before=number("before", "cost", "Costo antes", Decimal),
+        cost_after=number("after", "cost", "Costo después", Decimal),
         channels_before=[_text(c) for c in before.get("channels") or []],
         channels_after=[_text(c) for c in after.get("channels") or []],
-        annual_volume=number(raw, "annual_volume", "Volumen anual"),
+        annual_volume=number("", "annual_volume", "Volumen anual"),
     )
     if not data.legal_act:
         errors.append(ErrorItem("required", "Falta el acto normativo.", "legal_act"))

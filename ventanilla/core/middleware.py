@@ -56,4 +56,5 @@ class SecurityHeadersMiddleware:
         override = getattr(response, "content_security_policy", None)
         response.setdefault("Content-Security-Policy", override or self.policy)
         response.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=(), payment=()")
+        response.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
         return response

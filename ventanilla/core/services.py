@@ -31,6 +31,16 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def normalize_decimals(instance: models.Model) -> None:
+    """Quantize DecimalField values as the database will store them, so snapshots compare equal."""
+    for model_field in instance._meta.concrete_fields:
+        if isinstance(model_field, models.DecimalField):
+            value = getattr(instance, model_field.attname)
+            if value is not None:
+                quantum = Decimal(1).scaleb(-model_field.decimal_places)
+                setattr(instance, model_field.attname, Decimal(str(value)).quantize(quantum))
+
+
 def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
     """The audit 'before/after' picture of a row: its concrete fields, JSON-safe."""
     return jsonable(model_to_dict(instance, fields=fields))
@@ -139,6 +149,7 @@ def office_upsert(*, actor: Any, institution: Institution, code: str, **values: 
         before = None if created else snapshot(office, OFFICE_FIELDS)
         for key, value in values.items():
             setattr(office, key, value)
+        normalize_decimals(office)
         office.full_clean()
         after = snapshot(office, OFFICE_FIELDS)
         if created or before != after:
@@ -201,6 +212,12 @@ def membership_grant(*, actor: Any, user: Any, role: str, institution: Instituti
     )
     if not allowed:
         raise Forbidden()
+    if (role == Role.PLATFORM_ADMIN) != (institution is None):
+        raise DomainError(
+            message="El rol de la agencia no lleva institución; los demás roles sí.",
+            code="invalid_scope",
+            field="institution",
+        )
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(user=user, role=role, institution=institution)
         if created:

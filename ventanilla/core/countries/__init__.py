@@ -52,5 +52,5 @@ def get_pack(code: str | None = None) -> CountryPack:
         return _PACKS[key]
     except KeyError:
         raise ValueError(
-            f"Unknown country {code!r} (set {ENV_VAR} to one of: {', '.join(AVAILABLE)})"
+            f"País desconocido {code!r}: defina {ENV_VAR} con uno de: {', '.join(AVAILABLE)}"
         ) from None
