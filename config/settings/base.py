@@ -53,6 +53,7 @@ MIDDLEWARE = [
     # Before WhiteNoise, so static files carry the same headers as pages.
     "ventanilla.core.middleware.SecurityHeadersMiddleware",
     "ventanilla.core.middleware.RequestContextMiddleware",
+    "ventanilla.core.middleware.ApiErrorShapeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

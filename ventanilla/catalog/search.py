@@ -45,7 +45,7 @@ def clean_query(q: str) -> str:
 def text_search(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure], str | None]:
     """Filter and rank ``queryset`` by ``q``. Returns (ranked queryset, corrected query or None)."""
     q = clean_query(q)
-    if not q or not any(ch.isalnum() for ch in q):
+    if not q or not stems(q):  # nothing but punctuation or stop words: list everything
         return queryset.order_by("sort_key"), None
     if connection.vendor == "postgresql":
         return _postgres(queryset, q)

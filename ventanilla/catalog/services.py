@@ -616,7 +616,11 @@ def procedure_save(
         ):
             raise DomainError(message="Ya existe un trámite con ese slug.", code="duplicate", field="slug")
         before = procedure_to_data(procedure).as_dict()
-        unchanged = before == data.as_dict() | {"status": procedure.status}
+        # Only the system actor (loader, import run by the operator) may set a status directly.
+        system_status = (
+            data.status if actor is None and data.status and data.status != procedure.status else None
+        )
+        unchanged = before == data.as_dict() | {"status": procedure.status} and system_status is None
         proposing = procedure.status == Status.PUBLISHED and not (actor is None or is_platform_admin(actor))
         if unchanged and proposing and procedure.pending_data is not None:
             # Saving the published content again withdraws the institution's pending proposal.
@@ -645,8 +649,10 @@ def procedure_save(
                 code="locked",
                 status=409,
             )
-        if actor is None and data.status and data.status != procedure.status:
-            procedure.status = data.status
+        if system_status:
+            procedure.status = system_status
+            if system_status == Status.PUBLISHED:
+                procedure.published_at = timezone.now()
         _apply(procedure, data, refs)
         audit_record(
             actor=actor, action="procedure.update", target=procedure, before=before, after=data.as_dict()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,32 @@ class RequestContextMiddleware:
         finally:
             _current.reset(token)
         response["X-Request-Id"] = request_id
+        return response
+
+
+class ApiErrorShapeMiddleware:
+    """Keep the API's error contract for the few errors Django/ninja answer before our handlers (405)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            from .errors import ErrorItem, error_body
+
+            allowed = response.get("Allow", "")
+            replacement = JsonResponse(
+                error_body([ErrorItem("method_not_allowed", f"Método no permitido. Use: {allowed}.")]),
+                status=405,
+            )
+            if allowed:
+                replacement["Allow"] = allowed
+            return replacement
         return response
 
 

@@ -40,6 +40,7 @@ def catalogue(institution_a: Institution, institution_b: Institution) -> None:
             ChannelData(channel="presencial", offices=["INSTA-SEDE"]),
             ChannelData(channel="en_linea", url="https://licencias.example.bo"),
         ],
+        external_start_url="https://licencias.example.bo",
     )
     make_procedure(
         institution_a,
@@ -48,7 +49,13 @@ def catalogue(institution_a: Institution, institution_b: Institution) -> None:
         category="vehiculos-y-transporte",
         digitisation_level=3,
     )
-    make_procedure(institution_a, "cedula-de-identidad", "Cédula de identidad", digitisation_level=2)
+    make_procedure(
+        institution_a,
+        "cedula-de-identidad",
+        "Cédula de identidad",
+        digitisation_level=2,
+        runs_on_platform=True,
+    )
     make_procedure(
         institution_b,
         "certificado-de-nacimiento",
@@ -501,6 +508,7 @@ def test_statistics_are_consistent_with_the_catalogue(api: Client, catalogue: No
     }
     assert per_institution == {"INSTA": (3, 1, 1), "INSTB": (2, 1, 0)}
     assert body["institutions_total"] == 2 and body["institutions_publishing"] == 2
+    assert (body["on_platform"], body["on_platform_share"], body["linked_external"]) == (1, 20.0, 1)
     government = {row["level"]: row for row in body["by_government_level"]}
     assert (government["central"]["procedures"], government["central"]["online"]) == (3, 1)
     assert (government["municipal"]["procedures"], government["municipal"]["online"]) == (2, 1)
@@ -552,3 +560,19 @@ def test_api_docs_page(api: Client, db: Any) -> None:
     response = api.get("/api/v1/docs")
     assert response.status_code == 200
     assert b"openapi.json" in response.content
+
+
+def test_unknown_api_path_uses_the_error_shape(api: Client, db: Any) -> None:
+    response = api.get("/api/v1/no-existe")
+    assert response.status_code == 404
+    assert assert_error_shape(response.json())[0]["code"] == "not_found"
+
+
+# Regression: ninja answered a wrong method with text/html 'Method not allowed', outside the error shape.
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_wrong_method_is_405_in_the_error_shape(api: Client, catalogue: None, method: str) -> None:
+    response = getattr(api, method)(LIST)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert response["Content-Type"].startswith("application/json")
+    assert assert_error_shape(response.json())[0]["code"] == "method_not_allowed"

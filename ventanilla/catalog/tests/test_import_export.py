@@ -43,7 +43,9 @@ def row(**overrides: str) -> dict[str, str]:
         "hechos_vitales": "vehiculo",
         "dirigido_a": "persona",
         "palabras_clave": "brevet, licencia de manejo",
-        "requisitos": "Cédula de identidad vigente {INSTA} * | Certificado médico | Certificado de antecedentes {instb}",
+        "requisitos": (
+            "Cédula de identidad vigente {INSTA} * | Certificado médico | Certificado de antecedentes {instb}"
+        ),
         "pasos": "Pagar el arancel — En ventanilla bancaria o con QR | Rendir el examen teórico",
         "canales": f"presencial: INSTA-SEDE | en_linea: {ONLINE_URL} | telefonico: 800-10-1234",
         "gratuito": "no",
@@ -245,14 +247,7 @@ def test_semicolon_delimited_csv_is_accepted(agency: Any, institutions: Any) -> 
     assert procedure.channels.count() == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: imports.parse_csv reads with the whole dialect guessed by csv.Sniffer; for a cell with escaped "
-        'quotes ("") and the delimiter the Sniffer guesses doublequote=False, the cell is split and the row '
-        "fails with 'más columnas que el encabezado'. Fix: keep csv.excel and take only .delimiter from the sniff"
-    ),
-)
+# Regression: csv.Sniffer used to guess doublequote=False here and split the quoted cell.
 def test_semicolon_csv_with_quotes_and_commas_in_text_is_accepted(agency: Any, institutions: Any) -> None:
     text = 'Solicite el "Formulario 1", llénelo; luego preséntelo.'
     rows = [row(descripcion=text), row(slug="renovacion-licencia", nombre="Renovación de licencia")]

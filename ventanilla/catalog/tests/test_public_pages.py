@@ -57,29 +57,57 @@ def client() -> Client:
 
 @pytest.fixture
 def catalogue(institution_a: Institution, institution_b: Institution) -> dict[str, Procedure]:
-    Office.objects.filter(code="INSTA-SEDE").update(address="Av. 6 de Agosto N° 2170", opening_hours="08:00-16:00")
+    Office.objects.filter(code="INSTA-SEDE").update(
+        address="Av. 6 de Agosto N° 2170", opening_hours="08:00-16:00"
+    )
     made = [
         make_procedure(
-            institution_a, "licencia-de-conducir", "Licencia de conducir", category="vehiculos-y-transporte",
-            keywords="brevet", life_events=["vehiculo"], description="Para mayores de 18 años.",
+            institution_a,
+            "licencia-de-conducir",
+            "Licencia de conducir",
+            category="vehiculos-y-transporte",
+            keywords="brevet",
+            life_events=["vehiculo"],
+            description="Para mayores de 18 años.",
             requirements=[
                 RequirementData(name="Cédula de identidad vigente", issuer="INSTA", held_by_state=True),
-                RequirementData(name="Certificado médico", issuer_name="Centro médico autorizado",
-                                description="Con fotografía."),
+                RequirementData(
+                    name="Certificado médico",
+                    issuer_name="Centro médico autorizado",
+                    description="Con fotografía.",
+                ),
             ],
-            steps=[StepData(title="Pagar el arancel", description="En ventanilla bancaria."),
-                   StepData(title="Rendir el examen teórico")],
-            channels=[ChannelData(channel="presencial", offices=["INSTA-SEDE"], hours="Lunes a viernes"),
-                      ChannelData(channel="en_linea", url="https://licencias.example.bo/iniciar"),
-                      ChannelData(channel="telefonico", phone="800-10-1234")],
+            steps=[
+                StepData(title="Pagar el arancel", description="En ventanilla bancaria."),
+                StepData(title="Rendir el examen teórico"),
+            ],
+            channels=[
+                ChannelData(channel="presencial", offices=["INSTA-SEDE"], hours="Lunes a viernes"),
+                ChannelData(channel="en_linea", url="https://licencias.example.bo/iniciar"),
+                ChannelData(channel="telefonico", phone="800-10-1234"),
+            ],
             faq=[FaqData(question="¿Puedo conducir con la licencia vencida?", answer="No, debe renovarla.")],
-            legal_basis="Ley N° 3988 de Tránsito", payment_instructions="Pago con QR.",
-            external_start_url="https://licencias.example.bo/iniciar", digitisation_level=4,
+            legal_basis="Ley N° 3988 de Tránsito",
+            payment_instructions="Pago con QR.",
+            external_start_url="https://licencias.example.bo/iniciar",
+            digitisation_level=4,
         ),
-        make_procedure(institution_a, "renovacion-licencia-de-conducir", "Renovación de licencia de conducir",
-                       category="vehiculos-y-transporte", digitisation_level=3),
-        make_procedure(institution_b, "certificado-de-nacimiento", "Certificado de nacimiento",
-                       category="familia-y-registro-civil", cost_amount=None, currency="", digitisation_level=1),
+        make_procedure(
+            institution_a,
+            "renovacion-licencia-de-conducir",
+            "Renovación de licencia de conducir",
+            category="vehiculos-y-transporte",
+            digitisation_level=3,
+        ),
+        make_procedure(
+            institution_b,
+            "certificado-de-nacimiento",
+            "Certificado de nacimiento",
+            category="familia-y-registro-civil",
+            cost_amount=None,
+            currency="",
+            digitisation_level=1,
+        ),
         make_procedure(institution_a, "licencia-secreta", "Licencia de conducir secreta", status="borrador"),
         make_procedure(institution_b, "licencia-vieja", "Licencia de conducir vieja", status="archivado"),
     ]
@@ -110,7 +138,9 @@ def test_search_page_lists_results_and_facet_links(client: Client, catalogue: di
     assert tags(response.content.decode()).count("h1") == 1
     assert "Resultados para «licencia de conducir»" in html
     assert "2 trámites encontrados" in html
-    assert html.index("/tramites/licencia-de-conducir/") < html.index("/tramites/renovacion-licencia-de-conducir/")
+    assert html.index("/tramites/licencia-de-conducir/") < html.index(
+        "/tramites/renovacion-licencia-de-conducir/"
+    )
     assert "secreta" not in html and "vieja" not in html
     assert "Bs 17,00" in html
     # Facet links keep the query and add the filter.
@@ -135,12 +165,22 @@ def test_search_page_with_filters_from_the_url(client: Client, catalogue: dict[s
     assert "1 trámite encontrado" in html
 
 
-@pytest.mark.parametrize("params", [
-    {"nivel": "9"}, {"canal": "fax"}, {"pagina": "abc"}, {"pagina": "-3"}, {"q": "x" * 5000}, {"q": "!!!"},
-    {"dirigido_a": "marcianos"}, {"pagina": "99999999"},
-])
-def test_search_page_tolerates_bad_parameters(client: Client, catalogue: dict[str, Procedure],
-                                              params: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"nivel": "9"},
+        {"canal": "fax"},
+        {"pagina": "abc"},
+        {"pagina": "-3"},
+        {"q": "x" * 5000},
+        {"q": "!!!"},
+        {"dirigido_a": "marcianos"},
+        {"pagina": "99999999"},
+    ],
+)
+def test_search_page_tolerates_bad_parameters(
+    client: Client, catalogue: dict[str, Procedure], params: dict[str, str]
+) -> None:
     response = client.get("/tramites/", params)
     assert response.status_code == 200
 
@@ -151,7 +191,9 @@ def test_search_page_typo_shows_approximate_results(client: Client, catalogue: d
     assert "/tramites/licencia-de-conducir/" in html
 
 
-def test_htmx_request_returns_only_the_results_partial(client: Client, catalogue: dict[str, Procedure]) -> None:
+def test_htmx_request_returns_only_the_results_partial(
+    client: Client, catalogue: dict[str, Procedure]
+) -> None:
     response = client.get("/tramites/", {"q": "licencia"}, headers={"HX-Request": "true"})
     html = text(response)
     assert "<html" not in html and "<h1" not in html and "<body" not in html
@@ -180,10 +222,17 @@ def test_search_page_query_count_is_constant(
     def add(first: int, last: int) -> None:
         for i in range(first, last):
             institution = institution_a if i % 2 else institution_b
-            make_procedure(institution, f"licencia-tipo-{i}", f"Licencia tipo {i}",
-                           category=["vehiculos-y-transporte", "salud"][i % 2], life_events=["vehiculo"],
-                           channels=[ChannelData(channel="presencial", offices=[institution.offices.get().code]),
-                                     ChannelData(channel="en_linea", url=f"https://l{i}.example.bo")])
+            make_procedure(
+                institution,
+                f"licencia-tipo-{i}",
+                f"Licencia tipo {i}",
+                category=["vehiculos-y-transporte", "salud"][i % 2],
+                life_events=["vehiculo"],
+                channels=[
+                    ChannelData(channel="presencial", offices=[institution.offices.get().code]),
+                    ChannelData(channel="en_linea", url=f"https://l{i}.example.bo"),
+                ],
+            )
 
     add(0, 3)
     small = _measure(client, 3)
@@ -196,7 +245,9 @@ def test_search_page_query_count_is_constant(
 # ------------------------------------------------------------------------------------------ procedure page
 
 
-def test_procedure_page_is_a_complete_service_charter(client: Client, catalogue: dict[str, Procedure]) -> None:
+def test_procedure_page_is_a_complete_service_charter(
+    client: Client, catalogue: dict[str, Procedure]
+) -> None:
     response = client.get("/tramites/licencia-de-conducir/")
     html = text(response)
     assert tags(response.content.decode()).count("h1") == 1
@@ -233,7 +284,9 @@ def test_free_procedure_page_says_free(client: Client, catalogue: dict[str, Proc
 
 
 @pytest.mark.parametrize("slug", ["licencia-secreta", "licencia-vieja", "no-existe"])
-def test_unpublished_or_unknown_procedure_is_404(client: Client, catalogue: dict[str, Procedure], slug: str) -> None:
+def test_unpublished_or_unknown_procedure_is_404(
+    client: Client, catalogue: dict[str, Procedure], slug: str
+) -> None:
     assert client.get(f"/tramites/{slug}/").status_code == 404
 
 
@@ -242,8 +295,9 @@ def test_procedure_in_review_is_404(client: Client, catalogue: dict[str, Procedu
     assert client.get("/tramites/renovacion-licencia-de-conducir/").status_code == 404
 
 
-def test_procedure_page_query_count_is_bounded(client: Client, catalogue: dict[str, Procedure],
-                                               django_assert_max_num_queries: Any) -> None:
+def test_procedure_page_query_count_is_bounded(
+    client: Client, catalogue: dict[str, Procedure], django_assert_max_num_queries: Any
+) -> None:
     with django_assert_max_num_queries(14):
         assert client.get("/tramites/licencia-de-conducir/").status_code == 200
 
@@ -284,8 +338,9 @@ def test_ratings_from_different_sessions_add_up(catalogue: dict[str, Procedure])
 
 
 @pytest.mark.parametrize("data", [{}, {"util": "quizas"}, {"util": ""}])
-def test_invalid_rating_answer_shows_a_message(client: Client, catalogue: dict[str, Procedure],
-                                               data: dict[str, str]) -> None:
+def test_invalid_rating_answer_shows_a_message(
+    client: Client, catalogue: dict[str, Procedure], data: dict[str, str]
+) -> None:
     response = rate(client, "licencia-de-conducir", **data)
     assert "Elija «Sí» o «No» para calificar la página." in text(response)
     assert Rating.objects.count() == 0
@@ -294,7 +349,9 @@ def test_invalid_rating_answer_shows_a_message(client: Client, catalogue: dict[s
 
 
 @pytest.mark.parametrize("slug", ["licencia-secreta", "licencia-vieja", "no-existe"])
-def test_rating_an_unpublished_procedure_is_404(client: Client, catalogue: dict[str, Procedure], slug: str) -> None:
+def test_rating_an_unpublished_procedure_is_404(
+    client: Client, catalogue: dict[str, Procedure], slug: str
+) -> None:
     response = client.post(f"/tramites/{slug}/calificar/", {"util": "si"})
     assert response.status_code == 404
     assert Rating.objects.count() == 0
@@ -351,8 +408,10 @@ def test_statistics_page(client: Client, catalogue: dict[str, Procedure]) -> Non
     assert '<p class="font-heading-2xl margin-0">3</p>' in html
     assert '<p class="font-heading-2xl margin-0">33,3 %</p>' in html  # online share, Spanish decimal comma
     assert "/api/v1/statistics" in html
-    assert '<a class="usa-link" href="/instituciones/INSTA/">Servicio de Identificación de Prueba</a></th>' \
-           "<td>2</td><td>1</td><td>1</td>" in html
+    assert (
+        '<a class="usa-link" href="/instituciones/INSTA/">Servicio de Identificación de Prueba</a></th>'
+        "<td>2</td><td>1</td><td>1</td>" in html
+    )
 
 
 # ------------------------------------------------------------------------------------ simplification report
@@ -360,18 +419,35 @@ def test_statistics_page(client: Client, catalogue: dict[str, Procedure]) -> Non
 
 @pytest.fixture
 def simplifications(catalogue: dict[str, Procedure]) -> None:
-    def record(procedure: str, when: date, act: str, days: tuple[int, int], cost: tuple[str, str],
-               volume: int) -> None:
-        simplification_record(actor=None, data=SimplificationData(
-            procedure=procedure, date=when, legal_act=act, description="Se eliminó un requisito.",
-            requirements_before=5, requirements_after=3, steps_before=4, steps_after=3,
-            days_before=days[0], days_after=days[1], cost_before=Decimal(cost[0]), cost_after=Decimal(cost[1]),
-            channels_before=["presencial"], channels_after=["presencial", "en_linea"], annual_volume=volume,
-        ))
+    def record(
+        procedure: str, when: date, act: str, days: tuple[int, int], cost: tuple[str, str], volume: int
+    ) -> None:
+        simplification_record(
+            actor=None,
+            data=SimplificationData(
+                procedure=procedure,
+                date=when,
+                legal_act=act,
+                description="Se eliminó un requisito.",
+                requirements_before=5,
+                requirements_after=3,
+                steps_before=4,
+                steps_after=3,
+                days_before=days[0],
+                days_after=days[1],
+                cost_before=Decimal(cost[0]),
+                cost_after=Decimal(cost[1]),
+                channels_before=["presencial"],
+                channels_after=["presencial", "en_linea"],
+                annual_volume=volume,
+            ),
+        )
 
     record("licencia-de-conducir", date(2024, 3, 15), "RA 045/2024", (10, 3), ("150.00", "100.00"), 120_000)
     record("certificado-de-nacimiento", date(2024, 8, 1), "RA 100/2024", (5, 1), ("20.00", "0.00"), 1_000)
-    record("renovacion-licencia-de-conducir", date(2025, 2, 1), "RA 007/2025", (8, 2), ("50.00", "50.00"), 500)
+    record(
+        "renovacion-licencia-de-conducir", date(2025, 2, 1), "RA 007/2025", (8, 2), ("50.00", "50.00"), 500
+    )
 
 
 def report_rows(response: Any) -> list[dict[str, str]]:
@@ -388,8 +464,11 @@ def test_simplification_report_csv_numbers(client: Client, simplifications: None
     licence = rows["Licencia de conducir"]
     assert licence["dias_ciudadano_ahorrados"] == str((10 - 3) * 120_000)
     assert Decimal(licence["dinero_ahorrado"]) == Decimal(50) * 120_000
-    assert (licence["institucion"], licence["moneda"], licence["canales_despues"]) == ("INSTA", "BOB",
-                                                                                        "presencial|en_linea")
+    assert (licence["institucion"], licence["moneda"], licence["canales_despues"]) == (
+        "INSTA",
+        "BOB",
+        "presencial|en_linea",
+    )
     assert rows["Certificado de nacimiento"]["dias_ciudadano_ahorrados"] == str((5 - 1) * 1_000)
     assert Decimal(rows["Renovación de licencia de conducir"]["dinero_ahorrado"]) == 0
 
@@ -397,7 +476,10 @@ def test_simplification_report_csv_numbers(client: Client, simplifications: None
 def test_simplification_report_csv_year_filter(client: Client, simplifications: None) -> None:
     response = client.get("/simplificacion/reporte.csv", {"anio": "2024"})
     assert 'filename="simplificacion-2024.csv"' in response["Content-Disposition"]
-    assert sorted(r["tramite"] for r in report_rows(response)) == ["Certificado de nacimiento", "Licencia de conducir"]
+    assert sorted(r["tramite"] for r in report_rows(response)) == [
+        "Certificado de nacimiento",
+        "Licencia de conducir",
+    ]
     rows = report_rows(client.get("/simplificacion/reporte.csv", {"anio": "2025"}))
     assert [r["tramite"] for r in rows] == ["Renovación de licencia de conducir"]
     assert report_rows(client.get("/simplificacion/reporte.csv", {"anio": "2019"})) == []
@@ -441,7 +523,9 @@ def test_catalogue_export_csv_has_only_published(client: Client, catalogue: dict
     assert 'filename="catalogo-tramites.csv"' in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert sorted(r["slug"] for r in rows) == [
-        "certificado-de-nacimiento", "licencia-de-conducir", "renovacion-licencia-de-conducir",
+        "certificado-de-nacimiento",
+        "licencia-de-conducir",
+        "renovacion-licencia-de-conducir",
     ]
     assert {r["estado"] for r in rows} == {"publicado"}
 
@@ -451,12 +535,15 @@ def test_catalogue_export_json_has_only_published(client: Client, catalogue: dic
     assert response.status_code == 200
     records = json.loads(response.content)
     assert [r["slug"] for r in records] == [
-        "licencia-de-conducir", "renovacion-licencia-de-conducir", "certificado-de-nacimiento",
+        "licencia-de-conducir",
+        "renovacion-licencia-de-conducir",
+        "certificado-de-nacimiento",
     ]
     licence = records[0]
     assert licence["cost"] == {"amount": "17.00", "currency": "BOB"}
-    assert licence["faq"] == [{"question": "¿Puedo conducir con la licencia vencida?",
-                               "answer": "No, debe renovarla."}]
+    assert licence["faq"] == [
+        {"question": "¿Puedo conducir con la licencia vencida?", "answer": "No, debe renovarla."}
+    ]
     assert "Cédula" in response.content.decode()  # not \u00e9 escapes
     records = client.get("/datos/catalogo.json", {"institucion": "INSTB"}).json()
     assert [r["slug"] for r in records] == ["certificado-de-nacimiento"]
@@ -464,3 +551,10 @@ def test_catalogue_export_json_has_only_published(client: Client, catalogue: dic
 
 def test_catalogue_export_unknown_format_is_404(client: Client, catalogue: dict[str, Procedure]) -> None:
     assert client.get("/datos/catalogo.xml").status_code == 404
+
+
+def test_search_text_is_escaped(client: Client, catalogue: dict[str, Procedure]) -> None:
+    payload = '<script>alert("x")</script>'
+    raw = client.get("/tramites/", {"q": payload}).content.decode()
+    assert payload not in raw
+    assert "&lt;script&gt;" in raw

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from conftest import make_procedure
 from ventanilla.catalog.demo_loader import load_demo
@@ -20,6 +21,7 @@ from ventanilla.core.text import fold
 ISSUE_QUERIES = ["licencia de conducir", "licencias conducir", "LICENCIA DE CONDUCÍR"]
 LICENCES = {"licencia-de-conducir", "renovacion-licencia-de-conducir", "duplicado-licencia-de-conducir"}
 PUBLISHED = LICENCES | {"certificado-de-nacimiento", "cedula-de-identidad"}
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 
 def _in_person(office: str) -> ChannelData:
@@ -225,6 +227,13 @@ def test_empty_query_alphabetical_order_ignores_accents(catalogue: dict[str, Pro
     names = [p.name for p in search("", page_size=100).items]
     assert names == sorted(names, key=fold)
     assert names[0] == "Cédula de identidad"
+
+
+@pytest.mark.parametrize("q", ["de", "de la", "el la los", "Y"])
+def test_stop_word_only_query_behaves_like_an_empty_query(catalogue: dict[str, Procedure], q: str) -> None:
+    result = search(q, page_size=100)
+    assert result.corrected_query is None
+    assert set(slugs(result)) == PUBLISHED
 
 
 @pytest.mark.parametrize("q", ["!!!", "¿?¡!", "   ", "---", "&&& ||| !!", "'\"%_\\"])

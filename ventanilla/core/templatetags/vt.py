@@ -34,6 +34,15 @@ def money(amount: Any) -> str:
 
 
 @register.filter
+def number(value: Any) -> str:
+    """An integer with the country's thousands separator (1.234.567 in BO and PY)."""
+    try:
+        return f"{int(value):,}".replace(",", settings.COUNTRY_PACK.thousands_separator)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
 def percent_class(value: Any, maximum: Any = 100) -> str:
     """CSS width class (vt-w-0 … vt-w-100) for a bar, since the CSP forbids inline styles."""
     try:
