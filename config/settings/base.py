@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
+    "oauth2_provider",
     "ventanilla.core",
     "ventanilla.identity",
     "ventanilla.catalog",
@@ -102,6 +103,12 @@ LOGIN_URL = "identity:login"
 LOGIN_REDIRECT_URL = "catalog:manage-procedure-list"
 LOGOUT_REDIRECT_URL = "catalog:home"
 
+PASSWORD_HASHERS = [
+    "ventanilla.identity.hashers.Argon2idOwaspHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "ventanilla.identity.hashers.ClientSecretHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -151,6 +158,51 @@ TASKS = {
         "QUEUES": ["default", "email"],
     }
 }
+
+# --- Ciudadanía Digital: OpenID Connect provider (django-oauth-toolkit) -------------------------------
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OIDC_SCOPES = {
+    "openid": "Identificador de su cuenta",
+    "profile": "Nombres, apellidos y fecha de nacimiento",
+    "email": "Correo electrónico",
+    "phone": "Número de celular",
+    "documento_identidad": "Tipo y número de documento de identidad",
+    "fecha_nacimiento": "Fecha de nacimiento",
+    "celular": "Número de celular",
+    "offline_access": "Mantener el acceso cuando usted no esté conectado",
+}
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": os.environ.get("OIDC_RSA_PRIVATE_KEY", ""),
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": [],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OAUTH2_VALIDATOR_CLASS": "ventanilla.identity.oidc.VentanillaValidator",
+    "SCOPES": OIDC_SCOPES,
+    "DEFAULT_SCOPES": ["openid"],
+    "PKCE_REQUIRED": "ventanilla.identity.oidc.pkce_required",
+    "CLIENT_SECRET_HASHER": "vt_hmac_sha256",
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    "ID_TOKEN_EXPIRE_SECONDS": 600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+}
+CLIENT_SECRET_PEPPER = os.environ.get("CLIENT_SECRET_PEPPER", "")
+# Brute-force protection: failures allowed per account / per IP within the window.
+VENTANILLA_LOGIN_MAX_FAILURES_ACCOUNT = 5
+VENTANILLA_LOGIN_MAX_FAILURES_IP = 30
+VENTANILLA_LOGIN_WINDOW_SECONDS = 15 * 60
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-responder@ventanilla.localhost")

@@ -4,9 +4,11 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from ventanilla.identity.keys import inactive_keys_from_env
+
 from .base import *
 
-_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS")
+_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "OIDC_RSA_PRIVATE_KEY")
 _missing = [name for name in _REQUIRED if not os.environ.get(name)]
 if _missing:
     raise ImproperlyConfigured(
@@ -15,6 +17,7 @@ if _missing:
 
 DEBUG = False
 SECRET_KEY = os.environ["SECRET_KEY"]
+OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEYS_INACTIVE"] = inactive_keys_from_env()  # noqa: F405
 if len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY debe tener al menos 32 caracteres.")
 

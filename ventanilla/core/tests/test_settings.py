@@ -9,12 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from ventanilla.identity.keys import generate_rsa_pem
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 GOOD_SECRET = "s3cr3t-" + "x" * 40
 PRINT_SECURITY = (
     "import django; django.setup(); from django.conf import settings; "
     "print(settings.SESSION_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS, settings.DEBUG)"
 )
+
+
+OIDC_KEY = generate_rsa_pem()
 
 
 @pytest.fixture
@@ -30,6 +35,7 @@ def prod_env(tmp_path: Path) -> dict[str, str]:
         "SECRET_KEY": GOOD_SECRET,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
         "ALLOWED_HOSTS": "ventanilla.gob.bo",
+        "OIDC_RSA_PRIVATE_KEY": OIDC_KEY,
     }
 
 
@@ -58,7 +64,7 @@ def test_complete_environment_starts_with_secure_defaults(prod_env: dict[str, st
     assert result.stdout.split() == ["True", "31536000", "False"]
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "OIDC_RSA_PRIVATE_KEY"])
 @pytest.mark.parametrize("how", ["unset", "empty"])
 def test_missing_variable_refuses_to_start(prod_env: dict[str, str], missing: str, how: str) -> None:
     if how == "unset":
@@ -74,13 +80,13 @@ def test_missing_variable_refuses_to_start(prod_env: dict[str, str], missing: st
 
 
 def test_all_missing_variables_are_named_at_once(prod_env: dict[str, str]) -> None:
-    for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "OIDC_RSA_PRIVATE_KEY"):
         del prod_env[name]
     result = _start(prod_env)
     assert result.returncode != 0
     assert (
-        "Faltan variables de entorno obligatorias para producción: SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS"
-        in (result.stderr)
+        "Faltan variables de entorno obligatorias para producción: "
+        "SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS, OIDC_RSA_PRIVATE_KEY" in (result.stderr)
     )
 
 
@@ -124,7 +130,7 @@ def test_known_country_selects_its_pack(prod_env: dict[str, str], country: str, 
 
 
 def test_dev_and_test_settings_need_no_environment(prod_env: dict[str, str]) -> None:
-    for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "OIDC_RSA_PRIVATE_KEY"):
         del prod_env[name]
     for module in ("config.settings.dev", "config.settings.test"):
         result = _start({**prod_env, "DJANGO_SETTINGS_MODULE": module})
