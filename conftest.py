@@ -140,3 +140,29 @@ def procedure_b(institution_b: Institution) -> Any:
         category="vivienda-y-construccion",
         cost_amount=None,
     )
+
+
+@pytest.fixture
+def audit_log_flushable(transactional_db: Any) -> Any:
+    """For live-server tests on SQLite: Django empties tables with DELETE after a transactional test, which
+    the append-only trigger refuses. Drop that trigger just before the flush (PostgreSQL flushes with
+    TRUNCATE, which row triggers do not see). Tests of the trigger itself use ``audit_triggers``."""
+    from django.db import connection
+
+    yield
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER IF EXISTS core_auditentry_no_delete")
+
+
+@pytest.fixture
+def audit_triggers(db: Any) -> None:
+    """Make sure the append-only triggers exist (a live-server test on this worker may have dropped one)."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TRIGGER IF NOT EXISTS core_auditentry_no_delete BEFORE DELETE ON core_auditentry "
+                "BEGIN SELECT RAISE(ABORT, 'core_auditentry is append-only'); END;"
+            )

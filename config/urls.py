@@ -11,6 +11,7 @@ admin.site.site_title = "Ventanilla"
 urlpatterns = [
     path("api/v1/", api.urls),
     path("cuenta/", include("ventanilla.identity.urls")),
+    path("", include("ventanilla.identity.oidc_urls")),
     path("admin/", admin.site.urls),
     path("health/live", core_views.health_live, name="health-live"),
     path("health/ready", core_views.health_ready, name="health-ready"),

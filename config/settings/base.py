@@ -176,11 +176,12 @@ OAUTH2_PROVIDER = {
     "OIDC_RSA_PRIVATE_KEY": os.environ.get("OIDC_RSA_PRIVATE_KEY", ""),
     "OIDC_RSA_PRIVATE_KEYS_INACTIVE": [],
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
     "OAUTH2_VALIDATOR_CLASS": "ventanilla.identity.oidc.VentanillaValidator",
     "SCOPES": OIDC_SCOPES,
     "DEFAULT_SCOPES": ["openid"],
-    "PKCE_REQUIRED": "ventanilla.identity.oidc.pkce_required",
+    # PKCE: required for public clients by VentanillaValidator.is_pkce_required; only S256 is accepted.
     "CLIENT_SECRET_HASHER": "vt_hmac_sha256",
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
@@ -188,7 +189,8 @@ OAUTH2_PROVIDER = {
     "ID_TOKEN_EXPIRE_SECONDS": 600,
     "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
-    "REQUEST_APPROVAL_PROMPT": "auto",
+    # Consent is remembered by VentanillaAuthorizationView (Consent rows), not by existing tokens.
+    "REQUEST_APPROVAL_PROMPT": "force",
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,

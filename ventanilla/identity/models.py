@@ -33,7 +33,7 @@ class AssuranceLevel(models.TextChoices):
     VERIFICADO = "verificado", _("Verificado")
 
 
-ASSURANCE_ORDER = {AssuranceLevel.BASICO: 1, AssuranceLevel.VERIFICADO: 2}
+ASSURANCE_ORDER: dict[str, int] = {AssuranceLevel.BASICO.value: 1, AssuranceLevel.VERIFICADO.value: 2}
 
 
 class DataSource(models.TextChoices):

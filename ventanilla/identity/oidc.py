@@ -1,5 +1,404 @@
-"""OpenID Connect provider hooks (stub; being written)."""
+"""Ciudadanía Digital as an OpenID Connect provider, on django-oauth-toolkit.
+
+- Only applications the agency approved (``ClientRegistration.status == aprobada``) can sign users in or
+  get tokens, and only for the scopes they were granted.
+- ``sub`` is the person's UUID. The ID token carries standard claims per scope plus ``acr`` (level of
+  assurance) and ``amr`` (methods used); userinfo is shaped per client: standard OIDC claims, or the
+  shape Bolivia's Ciudadanía Digital relying parties already read.
+- Consent is remembered per client and scope set (``Consent``) until the person withdraws it;
+  ``prompt=consent`` always asks again. ``acr_values``/the client's minimum level are enforced:
+  a person below it is refused with ``unmet_authentication_requirements``.
+- Every sign-in to a client is written to the person's «¿Quién usó mis datos?».
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.models import get_application_model
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.views import AuthorizationView, ConnectDiscoveryInfoView
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
+
+from ventanilla.core.services import audit_record
+
+from .models import (
+    ASSURANCE_ORDER,
+    AccountSession,
+    AssuranceLevel,
+    ClientRegistration,
+    Consent,
+    DataUse,
+    Person,
+)
+
+Application = get_application_model()
+
+SCOPE_DATA_LABELS = {
+    "profile": "nombres, apellidos y fecha de nacimiento",
+    "email": "correo electrónico",
+    "phone": "número de celular",
+    "celular": "número de celular",
+    "documento_identidad": "documento de identidad",
+    "fecha_nacimiento": "fecha de nacimiento",
+    "offline_access": "acceso mientras usted no esté conectado",
+}
 
 
 def pkce_required(client_id: str) -> bool:
-    return True
+    """PKCE (S256) is mandatory for public clients; confidential ones may use it (recommended)."""
+    client_type = (
+        Application.objects.filter(client_id=client_id).values_list("client_type", flat=True).first()
+    )
+    return client_type != Application.CLIENT_CONFIDENTIAL
+
+
+def registration_for(application: Any) -> ClientRegistration | None:
+    if application is None:
+        return None
+    try:
+        return application.registration
+    except ClientRegistration.DoesNotExist:
+        return None
+
+
+def person_for(user: Any) -> Person | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.person
+    except Person.DoesNotExist:
+        return None
+
+
+def current_amr(user: Any) -> list[str]:
+    """Methods of the person's latest open session (set at sign-in: pwd, otp)."""
+    session = (
+        AccountSession.objects.filter(user=user, ended_at__isnull=True)
+        .order_by("-created_at")
+        .values("amr")
+        .first()
+    )
+    return list(session["amr"]) if session and session["amr"] else ["pwd"]
+
+
+def _full_surname(person: Person) -> str:
+    return " ".join(p for p in (person.first_surname, person.second_surname) if p)
+
+
+def _document(person: Person) -> dict[str, str]:
+    return {
+        "tipo_documento": person.document_type,
+        "numero_documento": person.document_number,
+        "complemento": person.document_complement,
+    }
+
+
+def standard_claims(user: Any, scopes: set[str]) -> dict[str, Any]:
+    """OIDC standard claims (Core §5.1) released by scope, plus ``documento_identidad``."""
+    person = person_for(user)
+    claims: dict[str, Any] = {"sub": str(person.uuid if person else user.uuid)}
+    if person is None:
+        if "profile" in scopes:
+            claims.update(
+                name=user.get_full_name() or user.get_username(),
+                given_name=user.first_name,
+                family_name=user.last_name,
+            )
+        if "email" in scopes and user.email:
+            claims.update(email=user.email, email_verified=False)
+        return claims
+    if "profile" in scopes:
+        claims.update(
+            name=person.full_name,
+            given_name=person.first_names,
+            family_name=_full_surname(person),
+            updated_at=int(person.updated_at.timestamp()),
+        )
+    if ("profile" in scopes or "fecha_nacimiento" in scopes) and person.birth_date:
+        claims["birthdate"] = person.birth_date.isoformat()
+    if "email" in scopes and person.email:
+        claims.update(email=person.email, email_verified=person.email_verified)
+    if ("phone" in scopes or "celular" in scopes) and person.mobile:
+        claims.update(phone_number=person.mobile, phone_number_verified=person.mobile_verified)
+    if "documento_identidad" in scopes:
+        claims["documento_identidad"] = _document(person)
+    return claims
+
+
+def bolivia_claims(user: Any, scopes: set[str]) -> dict[str, Any]:
+    """Userinfo as Bolivia's Ciudadanía Digital returns it, so existing relying parties work unchanged."""
+    person = person_for(user)
+    claims: dict[str, Any] = {"sub": str(person.uuid if person else user.uuid)}
+    if person is None:
+        return claims
+    if "profile" in scopes or "documento_identidad" in scopes:
+        claims["profile"] = {
+            "documento_identidad": _document(person),
+            "nombre": {
+                "nombres": person.first_names,
+                "primer_apellido": person.first_surname,
+                "segundo_apellido": person.second_surname,
+            },
+        }
+    if "email" in scopes and person.email:
+        claims["email"] = person.email
+    if ("celular" in scopes or "phone" in scopes) and person.mobile:
+        claims["celular"] = person.mobile
+    if "fecha_nacimiento" in scopes and person.birth_date:
+        claims["fecha_nacimiento"] = person.birth_date.strftime("%d/%m/%Y")
+    return claims
+
+
+class VentanillaValidator(OAuth2Validator):
+    """django-oauth-toolkit's validator with the platform's rules (approval, scopes, claims, audit)."""
+
+    oidc_claim_scope = None  # claims are filtered by scope in standard_claims()/bolivia_claims()
+
+    # --- clients -----------------------------------------------------------------------------------
+    def _approved(self, request: Any) -> bool:
+        registration = registration_for(getattr(request, "client", None))
+        return registration is not None and registration.status == ClientRegistration.Status.APPROVED
+
+    def validate_client_id(self, client_id: str, request: Any, *args: Any, **kwargs: Any) -> bool:
+        return super().validate_client_id(client_id, request, *args, **kwargs) and self._approved(request)
+
+    def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
+        return super().authenticate_client(request, *args, **kwargs) and self._approved(request)
+
+    def authenticate_client_id(self, client_id: str, request: Any, *args: Any, **kwargs: Any) -> bool:
+        return super().authenticate_client_id(client_id, request, *args, **kwargs) and self._approved(request)
+
+    def is_pkce_required(self, client_id: str, request: Any) -> bool:
+        return pkce_required(client_id)
+
+    def validate_scopes(
+        self, client_id: str, scopes: list[str], client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        registration = registration_for(client)
+        if registration is None:
+            return False
+        return set(scopes) <= (registration.scope_set & set(settings.OIDC_SCOPES))
+
+    def get_default_scopes(self, client_id: str, request: Any, *args: Any, **kwargs: Any) -> list[str]:
+        registration = registration_for(getattr(request, "client", None))
+        return ["openid"] if registration and "openid" in registration.scope_set else []
+
+    # prompt=none: the view itself requires a signed-in user and refuses with consent_required when the
+    # person has not agreed yet, so oauthlib's silent checks pass here.
+    def validate_silent_login(self, request: Any) -> bool:
+        return True
+
+    def validate_silent_authorization(self, request: Any) -> bool:
+        return True
+
+    def validate_user_match(self, id_token_hint: str | None, scopes: Any, claims: Any, request: Any) -> bool:
+        return True
+
+    # --- claims --------------------------------------------------------------------------------------
+    def get_oidc_claims(self, token: Any, token_handler: Any, request: Any) -> dict[str, Any]:
+        """Claims of the ID token: standard claims per scope, acr and amr."""
+        claims = standard_claims(request.user, set(request.scopes))
+        person = person_for(request.user)
+        claims["acr"] = person.assurance_level if person else AssuranceLevel.BASICO
+        claims["amr"] = current_amr(request.user)
+        return claims
+
+    def get_userinfo_claims(self, request: Any) -> dict[str, Any]:
+        scopes = set(request.scopes)
+        registration = registration_for(getattr(request.access_token, "application", None))
+        if registration and registration.claim_shape == ClientRegistration.ClaimShape.BOLIVIA:
+            return bolivia_claims(request.user, scopes)
+        return standard_claims(request.user, scopes)
+
+    def get_discovery_claims(self, request: Any) -> list[str]:
+        return [
+            "sub",
+            "name",
+            "given_name",
+            "family_name",
+            "birthdate",
+            "email",
+            "email_verified",
+            "phone_number",
+            "phone_number_verified",
+            "documento_identidad",
+            "acr",
+            "amr",
+            "auth_time",
+            "updated_at",
+        ]
+
+    # --- audit ----------------------------------------------------------------------------------------
+    def save_authorization_code(
+        self, client_id: str, code: dict[str, Any], request: Any, *args: Any, **kwargs: Any
+    ) -> None:
+        super().save_authorization_code(client_id, code, request, *args, **kwargs)
+        person = person_for(request.user)
+        registration = registration_for(request.client)
+        if person is not None:
+            DataUse.objects.create(
+                person=person,
+                kind=DataUse.Kind.SIGN_IN,
+                institution_id=registration.institution_id if registration else None,
+                application_name=request.client.name,
+                purpose="Inicio de sesión con Ciudadanía Digital",
+                data=", ".join(SCOPE_DATA_LABELS.get(s, s) for s in request.scopes if s != "openid")[:400],
+            )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Consent
+# ---------------------------------------------------------------------------------------------------
+
+
+def _scope_key(scopes: list[str] | set[str]) -> str:
+    return " ".join(sorted(set(scopes)))
+
+
+def consent_covers(user: Any, application: Any, scopes: list[str]) -> bool:
+    wanted = set(scopes)
+    for granted in Consent.objects.filter(
+        user=user, application=application, withdrawn_at__isnull=True
+    ).values_list("scopes", flat=True):
+        if wanted <= set(granted.split()):
+            return True
+    return False
+
+
+def consent_grant(*, actor: Any, application: Any, scopes: list[str]) -> Consent:
+    """Remember that ``actor`` agreed to give ``application`` these scopes (audited)."""
+    with transaction.atomic():
+        consent, created = Consent.objects.get_or_create(
+            user=actor,
+            application=application,
+            scopes=_scope_key(scopes),
+            withdrawn_at__isnull=True,
+            defaults={"granted_at": timezone.now()},
+        )
+        if created:
+            registration = registration_for(application)
+            audit_record(
+                actor=actor,
+                action="consent.grant",
+                target=consent,
+                institution=registration.institution_id if registration else None,
+                after={"application": application.client_id, "scopes": consent.scopes},
+            )
+    return consent
+
+
+def level_required(registration: ClientRegistration | None, acr_values: str) -> str:
+    """The strictest of the client's minimum level and the levels the request asks for (acr_values)."""
+    levels = [registration.min_assurance] if registration else []
+    levels += [v for v in acr_values.split() if v in ASSURANCE_ORDER]
+    return max(levels, key=lambda v: ASSURANCE_ORDER[v], default=AssuranceLevel.BASICO)
+
+
+class VentanillaAuthorizationView(AuthorizationView):
+    """Authorization endpoint: level of assurance, remembered consent and a Spanish consent screen."""
+
+    template_name = "identity/oidc/authorize.html"
+
+    def _refuse(
+        self, application: Any, credentials: dict[str, Any], error: str, description: str
+    ) -> HttpResponse:
+        oauth_error = CustomOAuth2Error(error=error, description=description, state=credentials.get("state"))
+        oauth_error.redirect_uri = credentials["redirect_uri"]
+        return self.error_response(
+            OAuthToolkitError(error=oauth_error, redirect_uri=credentials["redirect_uri"]), application
+        )
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        application = Application.objects.select_related("registration__institution").get(
+            client_id=credentials["client_id"]
+        )
+        registration = registration_for(application)
+        person = person_for(request.user)
+        required = level_required(registration, request.GET.get("acr_values", ""))
+        current = person.assurance_level if person else AssuranceLevel.BASICO
+        if ASSURANCE_ORDER[current] < ASSURANCE_ORDER[required]:
+            audit_record(
+                actor=request.user,
+                action="oidc.level_refused",
+                target=application,
+                metadata={"required": required, "current": current},
+            )
+            return self._refuse(
+                application,
+                credentials,
+                "unmet_authentication_requirements",
+                f"Se requiere nivel de seguridad «{required}»; la cuenta tiene «{current}».",
+            )
+        prompt = set(request.GET.get("prompt", "").split())
+        if (
+            "login" not in prompt
+            and "consent" not in prompt
+            and consent_covers(request.user, application, scopes)
+        ):
+            try:
+                uri, _headers, _body, _status = self.create_authorization_response(
+                    request=self.request, scopes=" ".join(scopes), credentials=credentials, allow=True
+                )
+            except OAuthToolkitError as error:
+                return self.error_response(error, application)
+            return self.redirect(uri, application)
+        if "none" in prompt:
+            return self._refuse(
+                application, credentials, "consent_required", "La persona aún no autorizó a esta aplicación."
+            )
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        application = kwargs.get("application")
+        context["registration"] = registration_for(application)
+        context["scope_items"] = [
+            (scope, settings.OIDC_SCOPES.get(scope, scope))
+            for scope in kwargs.get("scopes", [])
+            if scope != "openid"
+        ]
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        if form.cleaned_data.get("allow") and response.status_code in (301, 302):
+            location = response.get("Location", "")
+            if "code=" in location:
+                application = Application.objects.get(client_id=form.cleaned_data["client_id"])
+                consent_grant(
+                    actor=self.request.user,
+                    application=application,
+                    scopes=form.cleaned_data.get("scope", "").split(),
+                )
+        return response
+
+
+class VentanillaDiscoveryView(ConnectDiscoveryInfoView):
+    """Discovery document with our levels of assurance, consent prompt and the S256-only PKCE method."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        import json
+
+        data = json.loads(response.content)
+        data["acr_values_supported"] = [AssuranceLevel.BASICO.value, AssuranceLevel.VERIFICADO.value]
+        data["code_challenge_methods_supported"] = ["S256"]
+        data["prompt_values_supported"] = sorted(
+            {*data.get("prompt_values_supported", []), "consent", "none"}
+        )
+        data["claims_parameter_supported"] = False
+        data["service_documentation"] = request.build_absolute_uri("/api/v1/docs")
+        data["ui_locales_supported"] = ["es"]
+        out = JsonResponse(data)
+        out["Access-Control-Allow-Origin"] = "*"
+        return out

@@ -159,7 +159,7 @@ def test_queryset_update_and_delete_are_refused(entry: AuditEntry) -> None:
         "DELETE FROM core_auditentry",
     ],
 )
-def test_raw_sql_cannot_change_the_log(entry: AuditEntry, statement: str) -> None:
+def test_raw_sql_cannot_change_the_log(entry: AuditEntry, statement: str, audit_triggers: None) -> None:
     """Database triggers guard the table even from code that bypasses the ORM (SQLite and PostgreSQL)."""
     assert AuditEntry._meta.db_table == "core_auditentry"
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
