@@ -10,7 +10,7 @@ admin.site.site_title = "Ventanilla"
 
 urlpatterns = [
     path("api/v1/", api.urls),
-    path("cuenta/", include("ventanilla.identity.urls")),
+    path("", include("ventanilla.identity.urls")),
     path("", include("ventanilla.identity.oidc_urls")),
     path("admin/", admin.site.urls),
     path("health/live", core_views.health_live, name="health-live"),

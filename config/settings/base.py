@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "ventanilla.core",
     "ventanilla.identity",
     "ventanilla.catalog",
+    "ventanilla.demo",
 ]
 
 MIDDLEWARE = [

@@ -7,7 +7,7 @@ SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-not-for-production"
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
-if not OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"]:  # noqa: F405
+if not OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"]:
     from ventanilla.identity.keys import dev_signing_key
 
-    OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = dev_signing_key(VAR_DIR)  # noqa: F405
+    OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = dev_signing_key(VAR_DIR)

@@ -17,7 +17,7 @@ if _missing:
 
 DEBUG = False
 SECRET_KEY = os.environ["SECRET_KEY"]
-OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEYS_INACTIVE"] = inactive_keys_from_env()  # noqa: F405
+OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEYS_INACTIVE"] = inactive_keys_from_env()
 if len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("SECRET_KEY debe tener al menos 32 caracteres.")
 

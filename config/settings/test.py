@@ -21,4 +21,4 @@ WHITENOISE_AUTOREFRESH = True
 
 from ventanilla.identity.keys import generate_rsa_pem  # noqa: E402
 
-OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEY": generate_rsa_pem()}  # noqa: F405
+OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEY": generate_rsa_pem()}

@@ -5,15 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ventanilla.core.crypto import generate_rsa_pem
 
-def generate_rsa_pem(bits: int = 2048) -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+__all__ = ["dev_signing_key", "generate_rsa_pem", "inactive_keys_from_env"]
 
 
 def dev_signing_key(var_dir: Path) -> str:

@@ -85,7 +85,8 @@ class Person(models.Model):
         verbose_name_plural = _("personas")
         constraints = [
             models.UniqueConstraint(
-                fields=["document_type", "document_number", "document_complement"], name="person_unique_document"
+                fields=["document_type", "document_number", "document_complement"],
+                name="person_unique_document",
             )
         ]
 
@@ -129,7 +130,7 @@ class VerificationCode(models.Model):
 
 
 class TotpDevice(models.Model):
-    """Authenticator app (RFC 6238). The secret is encrypted at rest; the last used time step blocks replay."""
+    """Authenticator app (RFC 6238). The secret is encrypted at rest; the last used step blocks replay."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp")
     secret_encrypted = models.TextField()
@@ -146,7 +147,9 @@ class TotpDevice(models.Model):
 
 
 class RecoveryCode(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
     code_hash = models.CharField(max_length=128)
     used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -169,7 +172,9 @@ class AuthFailure(models.Model):
 class AccountSession(models.Model):
     """One signed-in device: lets the citizen see where they are signed in and close other sessions."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_sessions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_sessions"
+    )
     session_key = models.CharField(max_length=40, unique=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)

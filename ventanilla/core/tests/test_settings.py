@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ventanilla.identity.keys import generate_rsa_pem
+from ventanilla.core.crypto import generate_rsa_pem
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 GOOD_SECRET = "s3cr3t-" + "x" * 40

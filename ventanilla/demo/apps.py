@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    name = "ventanilla.demo"
+    label = "demo"
+    verbose_name = "Datos de demostración"
