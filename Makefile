@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: run install migrate demo serve worker test test-sqlite test-postgres lint format lock clean
+.PHONY: run install migrate demo serve worker test test-sqlite test-postgres lint format lock clean browser-deps
 
 $(BIN)/.installed: requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Se necesita $(PYTHON) (Python 3.11)."; exit 1; }
@@ -38,8 +38,17 @@ worker: install
 	$(PY) manage.py db_worker --queue-name '*'
 
 ## Whole test suite on SQLite (DATABASE_URL=postgres://... runs it on PostgreSQL).
-test: install
+test: install browser-deps
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -n auto -q $(PYTEST_ARGS)
+
+## Debian's Chromium for the browser and accessibility tests (tests/quality); never `playwright install`.
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; \
+	else \
+		echo "Aviso: falta /usr/bin/chromium y no se ejecuta como root; instálelo con 'sudo apt-get install chromium fonts-dejavu-core'. Las pruebas de navegador se omitirán."; \
+	fi
 
 test-sqlite: install
 	DATABASE_URL= DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -n auto -q $(PYTEST_ARGS)
@@ -51,7 +60,7 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/mypy ventanilla/*/services.py ventanilla/*/selectors.py ventanilla/catalog/search.py ventanilla/catalog/imports.py ventanilla/core/calendar.py
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/mypy ventanilla/*/services.py ventanilla/*/selectors.py ventanilla/*/*_selectors.py ventanilla/catalog/search.py ventanilla/catalog/imports.py ventanilla/core/calendar.py ventanilla/identity/oidc.py ventanilla/identity/accounts.py ventanilla/identity/clients.py
 	$(BIN)/lint-imports
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py check

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ventanilla.identity.middleware.AccountSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -101,7 +102,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "identity.User"
 LOGIN_URL = "identity:login"
-LOGIN_REDIRECT_URL = "catalog:manage-procedure-list"
+LOGIN_REDIRECT_URL = "identity:account"
 LOGOUT_REDIRECT_URL = "catalog:home"
 
 PASSWORD_HASHERS = [
@@ -202,6 +203,15 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
 }
 CLIENT_SECRET_PEPPER = os.environ.get("CLIENT_SECRET_PEPPER", "")
+# SMS: the development provider only logs (and keeps messages in memory for tests).
+SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "ventanilla.identity.sms.DevSmsProvider")
+SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
+SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN", "")
+SMS_HTTP_TIMEOUT = float(os.environ.get("SMS_HTTP_TIMEOUT", "10"))
+# Identity proofing against the civil registry: a demo registry until interoperability plugs the real one.
+CIVIL_REGISTRY_VERIFIER = os.environ.get(
+    "CIVIL_REGISTRY_VERIFIER", "ventanilla.identity.verifiers.DemoCivilRegistry"
+)
 # Brute-force protection: failures allowed per account / per IP within the window.
 VENTANILLA_LOGIN_MAX_FAILURES_ACCOUNT = 5
 VENTANILLA_LOGIN_MAX_FAILURES_IP = 30

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from .models import Role
 from .permissions import user_roles
 
 
@@ -18,4 +19,11 @@ def platform(request: HttpRequest) -> dict[str, Any]:
         "agency_name": pack.agency_name,
         "agency_acronym": pack.agency_acronym,
         "is_staff_user": bool(roles),
+        "backoffice": {
+            "catalog": any(
+                r in (Role.PLATFORM_ADMIN, Role.INSTITUTION_ADMIN, Role.INSTITUTION_EDITOR) for r, _ in roles
+            ),
+            "clients": any(r in (Role.PLATFORM_ADMIN, Role.INSTITUTION_ADMIN) for r, _ in roles),
+            "registrar": any(r == Role.CLERK for r, _ in roles),
+        },
     }
