@@ -135,6 +135,7 @@ class ProcedureOut(Schema):
     max_days: int
     digitisation_level: int
     runs_on_platform: bool
+    min_assurance: str
     external_start_url: str
     external_tracking_url: str
     version: int

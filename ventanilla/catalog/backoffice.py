@@ -316,6 +316,7 @@ FIELD_LABELS: dict[str, Any] = {
     "max_days": gettext_lazy("Plazo máximo (días hábiles)"),
     "digitisation_level": gettext_lazy("Nivel de digitalización"),
     "runs_on_platform": gettext_lazy("Se tramita en esta plataforma"),
+    "min_assurance": gettext_lazy("Nivel de Ciudadanía Digital requerido"),
     "external_start_url": gettext_lazy("Enlace para iniciar"),
     "external_tracking_url": gettext_lazy("Enlace de seguimiento"),
 }

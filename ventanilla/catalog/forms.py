@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ventanilla.core.errors import DomainError, ErrorItem
-from ventanilla.core.models import Institution, Office
+from ventanilla.core.models import AssuranceLevel, Institution, Office
 from ventanilla.core.permissions import editable_institution_ids
 
 from .models import Category, Channel, LifeEvent, Procedure
@@ -134,6 +134,11 @@ class ProcedureForm(UswdsForm):
         label=gettext_lazy("Nivel de digitalización"), choices=Procedure.Level.choices, coerce=int
     )
     runs_on_platform = forms.BooleanField(label=gettext_lazy("Se tramita en esta plataforma"), required=False)
+    min_assurance = forms.ChoiceField(
+        label=gettext_lazy("Nivel de Ciudadanía Digital requerido"),
+        choices=[("", gettext_lazy("No requiere cuenta")), *AssuranceLevel.choices],
+        required=False,
+    )
     external_start_url = forms.CharField(
         label=gettext_lazy("Enlace para iniciar (sistema de la institución)"),
         max_length=500,
@@ -180,6 +185,7 @@ class ProcedureForm(UswdsForm):
         "max_days",
         "digitisation_level",
         "runs_on_platform",
+        "min_assurance",
         "external_start_url",
         "external_tracking_url",
     )
@@ -385,6 +391,7 @@ class ProcedureEditor:
             "max_days": data.max_days,
             "digitisation_level": data.digitisation_level,
             "runs_on_platform": data.runs_on_platform,
+            "min_assurance": data.min_assurance,
             "external_start_url": data.external_start_url,
             "external_tracking_url": data.external_tracking_url,
         }
@@ -492,6 +499,7 @@ class ProcedureEditor:
             max_days=cd["max_days"] if cd.get("max_days") is not None else 0,
             digitisation_level=cd["digitisation_level"],
             runs_on_platform=bool(cd.get("runs_on_platform")),
+            min_assurance=cd.get("min_assurance", "") or "",
             external_start_url=cd.get("external_start_url", ""),
             external_tracking_url=cd.get("external_tracking_url", ""),
         )

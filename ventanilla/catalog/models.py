@@ -10,6 +10,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from ventanilla.core.models import AssuranceLevel
+
 slug_validator = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$", _("Use minúsculas, números y guiones."), code="invalid_slug"
 )
@@ -101,6 +103,13 @@ class Procedure(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(4)],
     )
     runs_on_platform = models.BooleanField(_("se tramita en esta plataforma"), default=False)
+    min_assurance = models.CharField(
+        _("nivel de Ciudadanía Digital requerido"),
+        max_length=12,
+        choices=AssuranceLevel.choices,
+        blank=True,
+        help_text=_("Vacío: no requiere cuenta. Básico o verificado: nivel mínimo para iniciarlo en línea."),
+    )
     external_start_url = models.URLField(_("enlace para iniciar"), blank=True, max_length=500)
     external_tracking_url = models.URLField(_("enlace de seguimiento"), blank=True, max_length=500)
     status = models.CharField(

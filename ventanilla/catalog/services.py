@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ventanilla.core.errors import DomainError, ErrorItem, Forbidden, InvalidTransition
-from ventanilla.core.models import Institution, Office
+from ventanilla.core.models import AssuranceLevel, Institution, Office
 from ventanilla.core.permissions import (
     can_edit_institution_content,
     can_review,
@@ -108,6 +108,7 @@ class ProcedureData:
     max_days: int = 0
     digitisation_level: int = 1
     runs_on_platform: bool = False
+    min_assurance: str = ""
     external_start_url: str = ""
     external_tracking_url: str = ""
     status: str | None = None
@@ -250,6 +251,7 @@ def procedure_data_from_dict(raw: dict[str, Any]) -> tuple[ProcedureData | None,
         max_days=int_field("max_days", 0),
         digitisation_level=int_field("digitisation_level", 1),
         runs_on_platform=_bool(raw.get("runs_on_platform")),
+        min_assurance=_text(raw.get("min_assurance")),
         external_start_url=_text(raw.get("external_start_url")),
         external_tracking_url=_text(raw.get("external_tracking_url")),
         status=_text(raw.get("status")) or None,
@@ -342,6 +344,14 @@ def validate_procedure_data(data: ProcedureData, refs: References) -> list[Error
         errors.append(ErrorItem("invalid", "El plazo debe estar entre 0 y 3650 días hábiles.", "max_days"))
     if data.digitisation_level not in (1, 2, 3, 4):
         errors.append(ErrorItem("invalid", "El nivel de digitalización va de 1 a 4.", "digitisation_level"))
+    if data.min_assurance and data.min_assurance not in AssuranceLevel.values:
+        errors.append(
+            ErrorItem(
+                "invalid_choice",
+                "Nivel de Ciudadanía Digital inválido (basico o verificado).",
+                "min_assurance",
+            )
+        )
     if data.status is not None and data.status not in Status.values:
         errors.append(ErrorItem("invalid_choice", f"Estado desconocido: «{data.status}».", "status"))
     _check_url(data.external_start_url, "external_start_url", errors)
@@ -454,6 +464,7 @@ def _apply(procedure: Procedure, data: ProcedureData, refs: References) -> Proce
     procedure.max_days = data.max_days
     procedure.digitisation_level = data.digitisation_level
     procedure.runs_on_platform = data.runs_on_platform
+    procedure.min_assurance = data.min_assurance
     procedure.external_start_url = data.external_start_url
     procedure.external_tracking_url = data.external_tracking_url
     for key, value in search_fields(procedure, data, refs).items():
@@ -542,6 +553,7 @@ def procedure_to_data(procedure: Procedure) -> ProcedureData:
         max_days=procedure.max_days,
         digitisation_level=procedure.digitisation_level,
         runs_on_platform=procedure.runs_on_platform,
+        min_assurance=procedure.min_assurance,
         external_start_url=procedure.external_start_url,
         external_tracking_url=procedure.external_tracking_url,
         status=procedure.status,

@@ -17,6 +17,13 @@ code_validator = RegexValidator(
 )
 
 
+class AssuranceLevel(models.TextChoices):
+    """Levels of assurance of a citizen identity (Ciudadanía Digital), required by procedures and clients."""
+
+    BASICO = "basico", _("Básico")
+    VERIFICADO = "verificado", _("Verificado")
+
+
 class Institution(models.Model):
     class Level(models.TextChoices):
         CENTRAL = "central", _("Nivel central")

@@ -59,15 +59,15 @@ PEOPLE: dict[str, list[dict[str, Any]]] = {
         },
     ],
 }
-# (username, role, institution code, names) — institution codes per country.
-STAFF: dict[str, list[tuple[str, str, str, str]]] = {
+# (username, role, institution code, names, CI number) — public servants are persons with roles.
+STAFF: dict[str, list[tuple[str, str, str, str, str]]] = {
     "BO": [
-        ("registrador.segip", Role.CLERK, "SEGIP", "Rosa Flores Apaza"),
-        ("funcionario.sin", Role.CLERK, "SIN", "Pedro Gutiérrez Vaca"),
+        ("registrador.segip", Role.CLERK, "SEGIP", "Rosa Flores Apaza", "3344556"),
+        ("funcionario.sin", Role.CLERK, "SIN", "Pedro Gutiérrez Vaca", "6677889"),
     ],
     "PY": [
-        ("registrador.identificaciones", Role.CLERK, "IDENTIFICACIONES", "Rosa Ferreira Aquino"),
-        ("funcionario.dnit", Role.CLERK, "DNIT", "Pedro Sanabria Rolón"),
+        ("registrador.identificaciones", Role.CLERK, "IDENTIFICACIONES", "Rosa Ferreira Aquino", "2233445"),
+        ("funcionario.dnit", Role.CLERK, "DNIT", "Pedro Sanabria Rolón", "5566778"),
     ],
 }
 
@@ -82,7 +82,7 @@ def load_demo_people() -> int:
     user_model = get_user_model()
     count = 0
     with transaction.atomic():
-        for staff_username, role, code, full_name in STAFF.get(pack.code, []):
+        for staff_username, role, code, full_name, number in STAFF.get(pack.code, []):
             institution = Institution.objects.filter(code=code).first()
             if institution is None:
                 continue
@@ -94,6 +94,22 @@ def load_demo_people() -> int:
                 user.set_password(password)
                 user.save()
             membership_grant(actor=None, user=user, role=role, institution=institution)
+            first_surname, _, second_surname = last.partition(" ")
+            Person.objects.get_or_create(
+                document_type="CI",
+                document_number=number,
+                document_complement="",
+                defaults={
+                    "user": user,
+                    "first_names": first,
+                    "first_surname": first_surname,
+                    "second_surname": second_surname,
+                    "assurance_level": AssuranceLevel.VERIFICADO,
+                    "names_source": DataSource.REGISTRAR,
+                    "verification_method": "registrador",
+                    "verified_at": timezone.now(),
+                },
+            )
             count += 1
         for item in PEOPLE.get(pack.code, []):
             doc_type, number, complement = item["document"]

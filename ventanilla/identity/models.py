@@ -11,6 +11,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ventanilla.core.models import AssuranceLevel
+
+__all__ = ["AssuranceLevel"]
+
 
 class User(AbstractUser):
     """One account per person. ``uuid`` is the account's public id (never the database id)."""
@@ -26,11 +30,6 @@ class User(AbstractUser):
     def __str__(self) -> str:
         full = self.get_full_name()
         return full or self.username
-
-
-class AssuranceLevel(models.TextChoices):
-    BASICO = "basico", _("Básico")
-    VERIFICADO = "verificado", _("Verificado")
 
 
 ASSURANCE_ORDER: dict[str, int] = {AssuranceLevel.BASICO.value: 1, AssuranceLevel.VERIFICADO.value: 2}
