@@ -17,7 +17,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -29,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ventanilla.core.errors import DomainError, Forbidden, NotFound
 from ventanilla.core.models import Institution, Role
+from ventanilla.core.pagination import paginate
 from ventanilla.core.permissions import (
     can_edit_institution_content,
     can_review,
@@ -102,28 +102,6 @@ def _detail_url(procedure: Procedure) -> str:
     return reverse("catalog:manage-procedure-detail", kwargs={"slug": procedure.slug})
 
 
-@dataclass
-class Pager:
-    """What core/_pagination.html expects."""
-
-    page: int
-    num_pages: int
-    count: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.num_pages
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-
-def _paginate(request: HttpRequest, queryset: QuerySet[Procedure]) -> tuple[list[Procedure], Pager]:
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("pagina"))
-    return list(page.object_list), Pager(page.number, page.paginator.num_pages, page.paginator.count)
-
-
 def _for_listing(queryset: QuerySet[Procedure]) -> QuerySet[Procedure]:
     """Rows for a table: no search text, no pending JSON (only whether there is some)."""
     return queryset.defer(
@@ -169,7 +147,7 @@ def procedure_list(request: HttpRequest) -> HttpResponse:
     queryset = selectors.procedure_list_for_editor(
         actor=user, status=status, institution=institution, q=q, pending=pending
     )
-    items, pager = _paginate(request, _for_listing(queryset))
+    items, pager = paginate(request, _for_listing(queryset), PAGE_SIZE)
     allowed = editable_institution_ids(user)
     return render(
         request,
@@ -474,7 +452,7 @@ def procedure_transition(request: HttpRequest, slug: str, action: str) -> HttpRe
 def review_queue(request: HttpRequest) -> HttpResponse:
     if not can_review(request.user):
         raise PermissionDenied(_("La revisión es tarea de la agencia de gobierno electrónico."))
-    items, pager = _paginate(request, _for_listing(selectors.review_queue(actor=request.user)))
+    items, pager = paginate(request, _for_listing(selectors.review_queue(actor=request.user)), PAGE_SIZE)
     return render(request, "catalog/manage/review_queue.html", {"items": items, "result": pager})
 
 

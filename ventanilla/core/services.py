@@ -109,60 +109,73 @@ OFFICE_FIELDS = [
 ]
 
 
+def _write_if_changed(
+    *,
+    actor: Any,
+    instance: models.Model,
+    created: bool,
+    fields: list[str],
+    values: dict[str, Any],
+    action: str,
+    institution: Institution,
+) -> None:
+    """Apply ``values``, validate, and save + audit only when the row is new or something changed."""
+    before = None if created else snapshot(instance, fields)
+    for key, value in values.items():
+        setattr(instance, key, value)
+    normalize_decimals(instance)
+    instance.full_clean()
+    after = snapshot(instance, fields)
+    if created or before != after:
+        instance.save()
+        audit_record(
+            actor=actor,
+            action=f"{action}.{'create' if created else 'update'}",
+            target=instance,
+            institution=institution,
+            before=before,
+            after=after,
+        )
+
+
 def institution_upsert(*, actor: Any, code: str, **values: Any) -> tuple[Institution, bool]:
     """Create or update an institution by code; audited only when something changed."""
     with transaction.atomic():
-        institution = Institution.objects.select_for_update().filter(code=code).first()
-        created = institution is None
-        if institution is None:
-            institution = Institution(code=code)
-        before = None if created else snapshot(institution, INSTITUTION_FIELDS)
-        for key, value in values.items():
-            setattr(institution, key, value)
-        institution.full_clean()
-        after = snapshot(institution, INSTITUTION_FIELDS)
-        if created or before != after:
-            institution.save()
-            audit_record(
-                actor=actor,
-                action="institution.create" if created else "institution.update",
-                target=institution,
-                institution=institution,
-                before=before,
-                after=after,
-            )
-    return institution, created
+        existing = Institution.objects.select_for_update().filter(code=code).first()
+        institution = existing or Institution(code=code)
+        _write_if_changed(
+            actor=actor,
+            instance=institution,
+            created=existing is None,
+            fields=INSTITUTION_FIELDS,
+            values=values,
+            action="institution",
+            institution=institution,
+        )
+    return institution, existing is None
 
 
 def office_upsert(*, actor: Any, institution: Institution, code: str, **values: Any) -> tuple[Office, bool]:
-    with transaction.atomic():
-        office = Office.objects.select_for_update().filter(code=code).first()
-        created = office is None
-        if office is None:
-            office = Office(code=code, institution=institution)
-        elif office.institution_id != institution.pk:
-            from .errors import DomainError
+    """Create or update an office of ``institution`` by code; an office of another institution is refused."""
+    from .errors import DomainError
 
+    with transaction.atomic():
+        existing = Office.objects.select_for_update().filter(code=code).first()
+        if existing is not None and existing.institution_id != institution.pk:
             raise DomainError(
                 message=f"La oficina {code} pertenece a otra institución.", code="office_owner", field="code"
             )
-        before = None if created else snapshot(office, OFFICE_FIELDS)
-        for key, value in values.items():
-            setattr(office, key, value)
-        normalize_decimals(office)
-        office.full_clean()
-        after = snapshot(office, OFFICE_FIELDS)
-        if created or before != after:
-            office.save()
-            audit_record(
-                actor=actor,
-                action="office.create" if created else "office.update",
-                target=office,
-                institution=institution,
-                before=before,
-                after=after,
-            )
-    return office, created
+        office = existing or Office(code=code, institution=institution)
+        _write_if_changed(
+            actor=actor,
+            instance=office,
+            created=existing is None,
+            fields=OFFICE_FIELDS,
+            values=values,
+            action="office",
+            institution=institution,
+        )
+    return office, existing is None
 
 
 def closure_declare(

@@ -11,14 +11,12 @@ A new client secret is shown once: the view that creates it keeps it in the sess
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -27,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ventanilla.core.errors import DomainError, Forbidden, NotFound
+from ventanilla.core.pagination import paginate
 from ventanilla.core.permissions import is_platform_admin
 
 from . import client_selectors as selectors
@@ -85,23 +84,6 @@ def _take_secret(request: HttpRequest, registration: ClientRegistration) -> str 
     return str(kept.get("secret") or "") or None
 
 
-@dataclass
-class Pager:
-    """What core/_pagination.html expects."""
-
-    page: int
-    num_pages: int
-    count: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.num_pages
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-
 # --------------------------------------------------------------------------------------------------------
 # List, create, detail
 # --------------------------------------------------------------------------------------------------------
@@ -112,15 +94,15 @@ class Pager:
 def client_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("estado", "")
     status = status if status in Status.values else ""
-    page = Paginator(
-        selectors.client_registration_list(actor=request.user, status=status), PAGE_SIZE
-    ).get_page(request.GET.get("pagina"))
+    items, pager = paginate(
+        request, selectors.client_registration_list(actor=request.user, status=status), PAGE_SIZE
+    )
     return render(
         request,
         "identity/clients/list.html",
         {
-            "items": list(page.object_list),
-            "result": Pager(page.number, page.paginator.num_pages, page.paginator.count),
+            "items": items,
+            "result": pager,
             "status": status,
             "status_choices": Status.choices,
             "is_agency": is_platform_admin(request.user),
