@@ -1,11 +1,15 @@
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
 from django.urls import include, path
 
+from ventanilla.core import metrics as core_metrics
 from ventanilla.core import views as core_views
 
 from .api import api
 
 admin.site.site_header = "Ventanilla — administración técnica"
+# The technical admin has no sign-in of its own: it uses the platform's (lockout, MFA, session list).
+admin.site.login = lambda request, extra_context=None: redirect_to_login(request.get_full_path())  # type: ignore[method-assign]
 admin.site.site_title = "Ventanilla"
 
 urlpatterns = [
@@ -15,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/live", core_views.health_live, name="health-live"),
     path("health/ready", core_views.health_ready, name="health-ready"),
+    path("metrics", core_metrics.metrics_view, name="metrics"),
     path("", include("ventanilla.catalog.urls")),
 ]
 

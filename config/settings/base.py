@@ -51,11 +51,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it counts and times every response (Prometheus, /metrics).
+    "ventanilla.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files carry the same headers as pages.
     "ventanilla.core.middleware.SecurityHeadersMiddleware",
     "ventanilla.core.middleware.RequestContextMiddleware",
     "ventanilla.core.middleware.ApiErrorShapeMiddleware",
+    # Before sessions and the database: a refused API call costs one cache round trip.
+    "ventanilla.core.ratelimit.ApiRateLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -180,6 +184,9 @@ OAUTH2_PROVIDER = {
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    # VentanillaLogoutView revokes only the requesting client's tokens; an expired hint is not accepted.
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,
+    "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": False,
     "OAUTH2_VALIDATOR_CLASS": "ventanilla.identity.oidc.VentanillaValidator",
     "SCOPES": OIDC_SCOPES,
     "DEFAULT_SCOPES": ["openid"],
@@ -216,6 +223,17 @@ CIVIL_REGISTRY_VERIFIER = os.environ.get(
 VENTANILLA_LOGIN_MAX_FAILURES_ACCOUNT = 5
 VENTANILLA_LOGIN_MAX_FAILURES_IP = 30
 VENTANILLA_LOGIN_WINDOW_SECONDS = 15 * 60
+# Request rate limits per client IP (ventanilla.core.ratelimit): fixed windows counted in the cache, so in
+# production every app process shares them through Redis. Sign-in counts POSTs only, on top of the lockout.
+VENTANILLA_RATE_LIMITS = {
+    "login": {"limit": 20, "window": 60},
+    "register": {"limit": 10, "window": 3600},
+    "search": {"limit": 120, "window": 60},
+    "api": {"limit": 300, "window": 60},
+}
+
+# Bearer token for /metrics (Prometheus). Empty: the endpoint answers 403.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-responder@ventanilla.localhost")

@@ -6,6 +6,7 @@ DEBUG = True
 SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-not-for-production"
 ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+METRICS_TOKEN = METRICS_TOKEN or "dev-metrics-token"
 
 if not OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"]:
     from ventanilla.identity.keys import dev_signing_key

@@ -18,6 +18,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+# No rate limit gets in the way of a test, whatever its scope ("*"); tests of a limit set their own. No
+# Redis either: the cache stays Django's default local memory.
+VENTANILLA_RATE_LIMITS = {"*": {"limit": 10**9, "window": 60}}
+METRICS_TOKEN = "test-metrics-token"  # noqa: S105
 
 from ventanilla.identity.keys import generate_rsa_pem  # noqa: E402
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ventanilla.core.errors import DomainError, NotFound
 from ventanilla.core.models import Institution
+from ventanilla.core.ratelimit import rate_limit
 
 from . import selectors, services
 from .imports import export_csv, export_records
@@ -63,6 +64,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@rate_limit("search", 120, 60)
 def procedure_search(request: HttpRequest) -> HttpResponse:
     filters = filters_from_request(request)
     result = selectors.procedure_search(filters, page=_int(request.GET.get("pagina"), 1) or 1)

@@ -27,8 +27,56 @@ def _field_path(loc: Any) -> str | None:
     return ".".join(parts) or None
 
 
+RATE_LIMITED_RESPONSE = {
+    "description": (
+        "Demasiadas solicitudes desde esta dirección IP (límite por minuto, docs/operations.md). "
+        "La cabecera `Retry-After` indica cuántos segundos esperar."
+    ),
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Segundos hasta reintentar."}},
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["errors"],
+                "properties": {
+                    "errors": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string", "enum": ["rate_limited"]},
+                                "message": {"type": "string"},
+                                "field": {"type": "string", "nullable": True},
+                            },
+                        },
+                    }
+                },
+            }
+        }
+    },
+}
+
+
+def document_rate_limit(api: NinjaAPI) -> None:
+    """Every /api/v1/ operation can answer 429 (core.ratelimit.ApiRateLimitMiddleware): say so in OpenAPI."""
+    build_schema = api.get_openapi_schema
+
+    def get_openapi_schema(**kwargs: Any) -> Any:
+        schema = build_schema(**kwargs)
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                if isinstance(operation, dict) and "responses" in operation:
+                    operation["responses"].setdefault(429, RATE_LIMITED_RESPONSE)
+        return schema
+
+    api.get_openapi_schema = get_openapi_schema  # type: ignore[method-assign]
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
-    """Every error leaves as {"errors": [{"code","message","field"}]} with a 4xx status, never a traceback."""
+    """Every error leaves as {"errors": [{"code","message","field"}]} with a 4xx status, never a traceback.
+    Also documents the rate limit's 429 on every operation (same shape, code ``rate_limited``)."""
+    document_rate_limit(api)
 
     def respond(request: HttpRequest, items: list[ErrorItem], status: int) -> HttpResponse:
         return api.create_response(request, error_body(items), status=status)

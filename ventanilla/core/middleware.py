@@ -35,6 +35,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]  # for logs written after the chain
         token = _current.set(RequestContext(ip_address=client_ip(request), request_id=request_id))
         try:
             response = self.get_response(request)

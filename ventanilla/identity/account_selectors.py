@@ -58,6 +58,39 @@ def username_for_document(document: Document) -> str:
     return f"{name}-{document.complement}" if document.complement else name
 
 
+# -- mobile numbers ---------------------------------------------------------------------------------------
+
+# Digits after the country prefix that a mobile number may have (Bolivia 8, Paraguay 9). A country pack may
+# narrow it with a ``mobile_digits`` attribute.
+MOBILE_NATIONAL_DIGITS = (8, 9)
+
+
+def mobile_parse(value: str) -> tuple[str | None, list[str]]:
+    """E.164 form of a mobile number of this installation's country: ``(number, [])``, ``("", [])`` when
+    empty, or ``(None, errors)``. Numbers without ``+`` (or ``00``) get the country's prefix (a leading trunk
+    ``0`` is dropped); numbers of other countries are refused, so codes are never sent abroad."""
+    digits = re.sub(r"[\s().\-]+", "", value or "")
+    if not digits:
+        return "", []
+    pack = settings.COUNTRY_PACK
+    prefix = pack.phone_prefix
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if not digits.startswith("+"):
+        digits = prefix + digits.removeprefix("0")
+    low, high = getattr(pack, "mobile_digits", MOBILE_NATIONAL_DIGITS)
+    national = digits[len(prefix) :] if digits.startswith(prefix) else ""
+    if not re.fullmatch(rf"\d{{{low},{high}}}", national):
+        return None, [
+            _(
+                "Escriba un número de celular de %(country)s (%(prefix)s) válido. "
+                "No enviamos códigos a números de otros países."
+            )
+            % {"country": pack.name, "prefix": prefix}
+        ]
+    return digits, []
+
+
 def person_find_by_document(*, document: Document) -> Person | None:
     return (
         Person.objects.select_related("user", "verification_office", "verified_by")
@@ -110,9 +143,15 @@ def failure_keys(identifier: str, candidates: list[Any]) -> list[str]:
     return [_SEPARATORS.sub("", identifier or "").lower()[:150]]
 
 
+# Failures of a browser that holds a valid device cookie are counted under this key instead of the account's
+# username (so they lock that browser only). Typed identifiers are stored lower-case and usernames cannot
+# contain "#", so no other key can collide with it.
+DEVICE_FAILURE_PREFIX = "DISPOSITIVO#"
+
+
 @dataclass(frozen=True)
 class Lockout:
-    scope: str  # "cuenta" | "ip"
+    scope: str  # "cuenta" | "dispositivo" | "ip"
     minutes: int
 
     @property
@@ -125,15 +164,23 @@ class Lockout:
                 "Demasiados intentos fallidos desde su conexión. Por seguridad bloqueamos el ingreso por un "
                 "tiempo: %(wait)s."
             ) % {"wait": wait}
+        if self.scope == "dispositivo":
+            return _(
+                "Demasiados intentos fallidos desde este navegador. Por seguridad bloqueamos el ingreso "
+                "desde aquí por un tiempo: %(wait)s. Si olvidó su contraseña, puede restablecerla."
+            ) % {"wait": wait}
         return _(
             "Demasiados intentos fallidos para esta cuenta. Por seguridad bloqueamos el ingreso por un "
             "tiempo: %(wait)s. Si olvidó su contraseña, puede restablecerla."
         ) % {"wait": wait}
 
 
-def login_lockout_get(*, usernames: list[str], ip_address: str | None) -> Lockout | None:
+def login_lockout_get(
+    *, usernames: list[str], ip_address: str | None, device: bool = False
+) -> Lockout | None:
     """``Lockout`` when the accounts or the IP address reached their failure limit inside the window.
-    The lock lifts when the oldest of the last ``limit`` failures leaves the window."""
+    The lock lifts when the oldest of the last ``limit`` failures leaves the window. With ``device=True``
+    ``usernames`` holds a trusted browser's failure key, and its lock is that browser's only."""
     window = dt.timedelta(seconds=settings.VENTANILLA_LOGIN_WINDOW_SECONDS)
     now = timezone.now()
     since = now - window
@@ -141,7 +188,7 @@ def login_lockout_get(*, usernames: list[str], ip_address: str | None) -> Lockou
     if usernames:
         checks.append(
             (
-                "cuenta",
+                "dispositivo" if device else "cuenta",
                 AuthFailure.objects.filter(username__in=usernames, created_at__gte=since),
                 settings.VENTANILLA_LOGIN_MAX_FAILURES_ACCOUNT,
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import logging
 import re
 import secrets
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.contrib.auth.hashers import check_password, make_password
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -67,7 +69,20 @@ logger = logging.getLogger(__name__)
 CODE_TTL = dt.timedelta(minutes=10)
 CODE_MAX_ATTEMPTS = 5
 CODE_RESEND_INTERVAL = dt.timedelta(seconds=60)
-CODE_MAX_PER_HOUR = 5
+CODE_MAX_PER_HOUR = 3
+# E-mail/SMS codes in 24 hours: per destination (whichever accounts asked for them, so nobody can flood a
+# stranger's phone by registering document after document) and per person and kind (resends).
+CODE_MAX_PER_DAY = 5
+IN_PERSON_CODE_TTL = dt.timedelta(minutes=15)
+IN_PERSON_CODE_LENGTH = 8
+IN_PERSON_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+IN_PERSON_CODE_MAX_PER_HOUR = 10
+# Device cookie (OWASP "slow down online guessing attacks with device cookies"): a browser where the
+# account signed in before may keep trying its password while the account is locked for everyone else.
+DEVICE_COOKIE_NAME = "ventanilla_dispositivo"
+DEVICE_COOKIE_SALT = "ventanilla.identity.device-cookie"
+DEVICE_COOKIE_MAX_AGE = 180 * 24 * 3600
+DEVICE_COOKIE_PATH = "/cuenta/"
 RECOVERY_CODE_COUNT = 10
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 TOTP_PERIOD = 30
@@ -114,21 +129,12 @@ class RegistrationData:
 
 
 def mobile_normalize(value: str) -> str:
-    """E.164 form of a mobile number; numbers without ``+`` get the country's prefix."""
-    digits = re.sub(r"[\s().\-]+", "", value or "")
-    if not digits:
-        return ""
-    if digits.startswith("00"):
-        digits = "+" + digits[2:]
-    if not digits.startswith("+"):
-        digits = settings.COUNTRY_PACK.phone_prefix + digits
-    if not re.fullmatch(r"\+\d{8,15}", digits):
-        raise DomainError(
-            message=_("Escriba un número de celular válido, por ejemplo 71234567."),
-            code="invalid",
-            field="mobile",
-        )
-    return digits
+    """E.164 form of a mobile number of this installation's country (``""`` when empty); numbers of other
+    countries or of an implausible length are refused."""
+    number, errors = selectors.mobile_parse(value)
+    if number is None:
+        raise DomainError(message=" ".join(errors), code="invalid", field="mobile")
+    return number
 
 
 def account_register(*, actor: Any = None, data: RegistrationData) -> Any:
@@ -157,6 +163,8 @@ def account_register(*, actor: Any = None, data: RegistrationData) -> Any:
     mobile = mobile_normalize(data.mobile)
     if not mobile:
         raise DomainError(message=_("Escriba su número de celular."), code="required", field="mobile")
+    _code_quota_check(purpose=VerificationCode.Purpose.VERIFY_EMAIL, destination=email)
+    _code_quota_check(purpose=VerificationCode.Purpose.VERIFY_MOBILE, destination=mobile)
 
     User = get_user_model()
     username = selectors.username_for_document(document)
@@ -248,6 +256,44 @@ def _code_hash(person_id: int, purpose: str, code: str) -> str:
     return salted_hmac("ventanilla.identity.verification-code", f"{person_id}:{purpose}:{code}").hexdigest()
 
 
+def _destination_key(purpose: str, destination: str) -> str:
+    """How a code's destination is stored and counted: e-mail addresses without regard to case."""
+    return destination.lower() if purpose == VerificationCode.Purpose.VERIFY_EMAIL else destination
+
+
+def _code_quota_check(*, purpose: str, destination: str, person: Person | None = None) -> None:
+    """Refuse a new e-mail/SMS code when the destination (or the person, for this kind) already got
+    ``CODE_MAX_PER_DAY`` codes in the last 24 hours."""
+    since = timezone.now() - dt.timedelta(days=1)
+    field = "email" if purpose == VerificationCode.Purpose.VERIFY_EMAIL else "mobile"
+    sent = VerificationCode.objects.filter(
+        destination=_destination_key(purpose, destination), created_at__gte=since
+    ).count()
+    if sent >= CODE_MAX_PER_DAY:
+        if field == "email":
+            message = _(
+                "Este correo ya recibió %(n)d códigos hoy. Por seguridad no enviamos más: intente mañana "
+                "o use otro correo."
+            )
+        else:
+            message = _(
+                "Este número de celular ya recibió %(n)d códigos hoy. Por seguridad no enviamos más: "
+                "intente mañana o use otro número."
+            )
+        raise DomainError(
+            message=message % {"n": CODE_MAX_PER_DAY}, code="rate_limited", field=field, status=429
+        )
+    if person is not None:
+        asked = VerificationCode.objects.filter(person=person, purpose=purpose, created_at__gte=since).count()
+        if asked >= CODE_MAX_PER_DAY:
+            raise DomainError(
+                message=_("Ya pidió %(n)d códigos hoy. Intente nuevamente mañana.") % {"n": CODE_MAX_PER_DAY},
+                code="rate_limited",
+                field=field,
+                status=429,
+            )
+
+
 def _issue_code(person: Person, purpose: str, destination: str) -> None:
     """Create a fresh code (earlier ones stop working) and deliver it after the transaction commits."""
     now = timezone.now()
@@ -258,7 +304,7 @@ def _issue_code(person: Person, purpose: str, destination: str) -> None:
     VerificationCode.objects.create(
         person=person,
         purpose=purpose,
-        destination=destination,
+        destination=_destination_key(purpose, destination),
         code_hash=_code_hash(person.pk, purpose, code),
         expires_at=now + CODE_TTL,
     )
@@ -310,7 +356,8 @@ def _person_of(actor: Any) -> Person:
 
 
 def verification_code_resend(*, actor: Any, purpose: str) -> None:
-    """Send a new code, at most one a minute and five an hour per destination kind."""
+    """Send a new code: at most one a minute, ``CODE_MAX_PER_HOUR`` an hour and ``CODE_MAX_PER_DAY`` a day
+    per kind, and ``CODE_MAX_PER_DAY`` a day to the same destination whoever asks."""
     person = _person_of(actor)
     destination, verified = _purpose_contact(person, purpose)
     if not destination:
@@ -342,6 +389,7 @@ def verification_code_resend(*, actor: Any, purpose: str) -> None:
                 code="rate_limited",
                 status=429,
             )
+        _code_quota_check(purpose=purpose, destination=destination, person=person)
         _issue_code(person, purpose, destination)
         audit_record(actor=actor, action="account.code_sent", target=person, metadata={"purpose": purpose})
 
@@ -362,7 +410,11 @@ def verification_code_check(*, actor: Any, purpose: str, code: str) -> Person:
             .first()
         )
         now = timezone.now()
-        if row is None or row.used_at is not None or row.destination != destination:
+        if (
+            row is None
+            or row.used_at is not None
+            or row.destination not in {destination, _destination_key(purpose, destination)}
+        ):
             error = DomainError(message=_("No hay un código vigente. Pida uno nuevo."), code="no_code")
         elif row.expires_at <= now:
             error = DomainError(message=_("El código venció. Pida uno nuevo."), code="expired")
@@ -423,29 +475,112 @@ class LoginOutcome:
 
 
 def _failure_record(
-    *, keys: list[str], ip_address: str | None, user: Any, reason: str, identifier: str
+    *,
+    keys: list[str],
+    ip_address: str | None,
+    user: Any,
+    reason: str,
+    identifier: str,
+    trusted_device: bool = False,
 ) -> None:
     now = timezone.now()
     AuthFailure.objects.bulk_create(
         [AuthFailure(username=key[:150], ip_address=ip_address, created_at=now) for key in keys]
     )
-    audit_record(
-        actor=None,
-        action="account.login_failed",
-        target=user,
-        metadata={"identifier": identifier[:150], "reason": reason},
-    )
+    metadata: dict[str, Any] = {"identifier": identifier[:150], "reason": reason}
+    if trusted_device:
+        metadata["trusted_device"] = True
+    audit_record(actor=None, action="account.login_failed", target=user, metadata=metadata)
+
+
+# -- device cookies ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceCookie:
+    """A browser where the account signed in before: the account's public id, a random nonce and a tag of
+    the password it signed in with (a new password retires every device cookie issued before)."""
+
+    user_uuid: str
+    nonce: str
+    password_tag: str
+
+    @property
+    def failure_key(self) -> str:
+        digest = hashlib.sha256(self.nonce.encode()).hexdigest()[:40]
+        return f"{selectors.DEVICE_FAILURE_PREFIX}{digest}"
+
+    def belongs_to(self, user: Any) -> bool:
+        return (
+            user is not None
+            and constant_time_compare(self.user_uuid, str(getattr(user, "uuid", "")))
+            and constant_time_compare(self.password_tag, _password_tag(user))
+        )
+
+
+def _password_tag(user: Any) -> str:
+    return str(user.get_session_auth_hash())[:16]
+
+
+def device_cookie_value(*, user: Any) -> str:
+    """A new signed device cookie for ``user`` (set after every successful sign-in)."""
+    payload = {"u": str(user.uuid), "n": secrets.token_urlsafe(24), "p": _password_tag(user)}
+    return signing.dumps(payload, salt=DEVICE_COOKIE_SALT)
+
+
+def device_cookie_read(value: str | None) -> DeviceCookie | None:
+    """The device cookie a request presented, when its signature is ours and it is under 180 days old."""
+    if not value:
+        return None
+    try:
+        payload = signing.loads(value, salt=DEVICE_COOKIE_SALT, max_age=DEVICE_COOKIE_MAX_AGE)
+    except signing.BadSignature:  # also an expired one (SignatureExpired)
+        return None
+    if not isinstance(payload, dict):
+        return None
+    user_uuid, nonce, tag = payload.get("u"), payload.get("n"), payload.get("p")
+    if (
+        not (isinstance(user_uuid, str) and isinstance(nonce, str) and isinstance(tag, str))
+        or len(nonce) < 16
+    ):
+        return None
+    return DeviceCookie(user_uuid=user_uuid, nonce=nonce, password_tag=tag)
+
+
+def _trusted_device(device_cookie: str | None, users: list[Any]) -> tuple[Any, DeviceCookie | None]:
+    """Which of ``users`` the device cookie was issued to, with the cookie; else ``(None, None)``."""
+    device = device_cookie_read(device_cookie)
+    if device is None:
+        return None, None
+    for user in users:
+        if device.belongs_to(user):
+            return user, device
+    return None, None
 
 
 def login_attempt(
-    *, identifier: str, password: str, ip_address: str | None, request: Any = None
+    *,
+    identifier: str,
+    password: str,
+    ip_address: str | None,
+    request: Any = None,
+    device_cookie: str | None = None,
 ) -> LoginOutcome:
     """First sign-in step. A locked account or IP is refused before the password is even checked; a wrong
-    password counts against both; a right one either completes (``user``) or asks for the second factor."""
+    password counts against both; a right one either completes (``user``) or asks for the second factor.
+
+    A browser presenting a valid device cookie of the account is judged by its own failures instead of the
+    account's: attackers elsewhere cannot lock the owner out, and its failures lock only that browser. The
+    per-IP lock applies to everyone."""
     identifier = (identifier or "").strip()
     candidates = selectors.account_candidates(identifier)
-    keys = selectors.failure_keys(identifier, candidates)
-    lockout = selectors.login_lockout_get(usernames=keys, ip_address=ip_address)
+    trusted, device = _trusted_device(device_cookie, candidates)
+    if trusted is not None and device is not None:
+        candidates = [trusted]
+        keys = [device.failure_key]
+    else:
+        keys = selectors.failure_keys(identifier, candidates)
+    lockout = selectors.login_lockout_get(usernames=keys, ip_address=ip_address, device=trusted is not None)
     target = candidates[0] if len(candidates) == 1 else None
     if lockout is not None:
         with transaction.atomic():
@@ -453,7 +588,12 @@ def login_attempt(
                 actor=None,
                 action="account.login_failed",
                 target=target,
-                metadata={"identifier": identifier[:150], "reason": "bloqueado", "scope": lockout.scope},
+                metadata={
+                    "identifier": identifier[:150],
+                    "reason": "bloqueado",
+                    "scope": lockout.scope,
+                    "trusted_device": trusted is not None,
+                },
             )
         return LoginOutcome(error=lockout.message, locked=True)
 
@@ -468,9 +608,16 @@ def login_attempt(
     if user is None:
         with transaction.atomic():
             _failure_record(
-                keys=keys, ip_address=ip_address, user=target, reason="contrasena", identifier=identifier
+                keys=keys,
+                ip_address=ip_address,
+                user=target,
+                reason="contrasena",
+                identifier=identifier,
+                trusted_device=trusted is not None,
             )
-        lockout = selectors.login_lockout_get(usernames=keys, ip_address=ip_address)
+        lockout = selectors.login_lockout_get(
+            usernames=keys, ip_address=ip_address, device=trusted is not None
+        )
         if lockout is not None:
             return LoginOutcome(error=lockout.message, locked=True)
         return LoginOutcome(
@@ -482,12 +629,24 @@ def login_attempt(
 
 
 def login_complete(
-    *, user: Any, session_key: str, ip_address: str | None, user_agent: str, amr: list[str]
+    *,
+    user: Any,
+    session_key: str,
+    ip_address: str | None,
+    user_agent: str,
+    amr: list[str],
+    device_cookie: str | None = None,
 ) -> AccountSession:
-    """Record the signed-in device after ``django.contrib.auth.login``; clears the account's failures."""
+    """Record the signed-in device after ``django.contrib.auth.login``; clears the account's failures, or,
+    when the browser signed in with its device cookie, only that browser's (a lock that attackers caused
+    elsewhere stays for them)."""
     now = timezone.now()
+    _trusted, device = _trusted_device(device_cookie, [user])
     with transaction.atomic():
-        AuthFailure.objects.filter(username=user.get_username()).delete()
+        if device is not None:
+            AuthFailure.objects.filter(username=device.failure_key).delete()
+        else:
+            AuthFailure.objects.filter(username=user.get_username()).delete()
         session, _created = AccountSession.objects.update_or_create(
             session_key=session_key,
             defaults={
@@ -518,11 +677,15 @@ def _recovery_normalize(code: str) -> str:
     return re.sub(r"[\s\-]+", "", code or "").lower()
 
 
-def mfa_verify(*, user: Any, code: str, ip_address: str | None) -> list[str]:
+def mfa_verify(
+    *, user: Any, code: str, ip_address: str | None, device_cookie: str | None = None
+) -> list[str]:
     """Second sign-in step: a TOTP code (not reused: its time step must be newer than the last one used)
-    or an unused recovery code. Returns the ``amr`` values; wrong codes count as failed sign-ins."""
-    keys = [user.get_username()]
-    lockout = selectors.login_lockout_get(usernames=keys, ip_address=ip_address)
+    or an unused recovery code. Returns the ``amr`` values; wrong codes count as failed sign-ins (of the
+    browser only, when it presents the account's device cookie)."""
+    _trusted, cookie = _trusted_device(device_cookie, [user])
+    keys = [cookie.failure_key] if cookie is not None else [user.get_username()]
+    lockout = selectors.login_lockout_get(usernames=keys, ip_address=ip_address, device=cookie is not None)
     if lockout is not None:
         raise DomainError(message=lockout.message, code="locked", status=429)
     typed = re.sub(r"\s+", "", code or "")
@@ -562,8 +725,9 @@ def mfa_verify(*, user: Any, code: str, ip_address: str | None) -> list[str]:
             user=user,
             reason="segundo_factor",
             identifier=user.get_username(),
+            trusted_device=cookie is not None,
         )
-    lockout = selectors.login_lockout_get(usernames=keys, ip_address=ip_address)
+    lockout = selectors.login_lockout_get(usernames=keys, ip_address=ip_address, device=cookie is not None)
     if lockout is not None:
         raise DomainError(message=lockout.message, code="locked", status=429)
     raise DomainError(message=error, code="wrong_code", field="code")
@@ -886,11 +1050,93 @@ class ProofingData:
     birth_date: dt.date | None
 
 
+@dataclass(frozen=True)
+class InPersonCode:
+    code: str
+    expires_at: dt.datetime
+
+
+def _in_person_normalize(code: str) -> str:
+    return re.sub(r"[\s\-]+", "", code or "").upper()
+
+
+def in_person_code_issue(*, actor: Any) -> InPersonCode:
+    """A new one-time «código para verificación presencial» (valid 15 minutes; the previous one stops
+    working). The citizen tells it to the registrar at the desk, which binds the verification to the account
+    of the person actually present. Only its hash is stored, so it is shown once."""
+    person = _person_of(actor)
+    purpose = VerificationCode.Purpose.IN_PERSON
+    with transaction.atomic():
+        Person.objects.select_for_update().filter(pk=person.pk).first()
+        now = timezone.now()
+        recent = VerificationCode.objects.filter(
+            person=person, purpose=purpose, created_at__gte=now - dt.timedelta(hours=1)
+        ).count()
+        if recent >= IN_PERSON_CODE_MAX_PER_HOUR:
+            raise DomainError(
+                message=_("Pidió demasiados códigos. Intente nuevamente en una hora."),
+                code="rate_limited",
+                status=429,
+            )
+        VerificationCode.objects.filter(
+            person=person, purpose=purpose, used_at__isnull=True, expires_at__gt=now
+        ).update(expires_at=now)
+        raw = "".join(secrets.choice(IN_PERSON_ALPHABET) for _index in range(IN_PERSON_CODE_LENGTH))
+        expires_at = now + IN_PERSON_CODE_TTL
+        VerificationCode.objects.create(
+            person=person,
+            purpose=purpose,
+            destination="",
+            code_hash=_code_hash(person.pk, purpose, raw),
+            expires_at=expires_at,
+        )
+        audit_record(
+            actor=actor,
+            action="account.in_person_code_issued",
+            target=person,
+            metadata={"expires_at": expires_at.isoformat()},
+        )
+    half = IN_PERSON_CODE_LENGTH // 2
+    return InPersonCode(code=f"{raw[:half]}-{raw[half:]}", expires_at=expires_at)
+
+
+def _in_person_code_consume(*, person: Person, code: str, now: dt.datetime) -> str:
+    """Inside the caller's transaction: ``""`` when ``code`` is the person's current presencial code (it
+    is used up), else why not (a wrong guess counts against the code, which burns after five)."""
+    purpose = VerificationCode.Purpose.IN_PERSON
+    row = (
+        VerificationCode.objects.select_for_update()
+        .filter(person=person, purpose=purpose)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if row is None or row.used_at is not None:
+        return "sin_codigo"
+    if row.expires_at <= now:
+        return "vencido"
+    if row.attempts >= CODE_MAX_ATTEMPTS:
+        return "demasiados_intentos"
+    if not constant_time_compare(row.code_hash, _code_hash(person.pk, purpose, _in_person_normalize(code))):
+        row.attempts += 1
+        row.save(update_fields=["attempts"])
+        return "incorrecto"
+    row.used_at = now
+    row.save(update_fields=["used_at"])
+    return ""
+
+
 def person_verify_by_registrar(
-    *, actor: Any, person: Person, office: Office, data: ProofingData, document_checked: bool
+    *,
+    actor: Any,
+    person: Person,
+    office: Office,
+    data: ProofingData,
+    document_checked: bool,
+    code: str,
 ) -> Person:
-    """A registrar (clerk) checked the person's identity document in person at one of their offices:
-    the person steps up to «verificado» on the same account."""
+    """A registrar (clerk) checked the person's identity document in person at one of their offices, and
+    the person showed the presencial code of their account (Mi cuenta): that account steps up to
+    «verificado». Without the account's valid code nothing changes, and the failure is audited."""
     institution_ids = selectors.registrar_institution_ids(actor)
     if not institution_ids:
         raise Forbidden(_("Solo un registrador de una institución puede verificar identidades."))
@@ -912,38 +1158,66 @@ def person_verify_by_registrar(
     first_names = " ".join(data.first_names.split())
     if not first_names or not (data.first_surname.strip() or data.second_surname.strip()):
         raise DomainError(message=_("Escriba los nombres y al menos un apellido."), code="required")
+    if not _in_person_normalize(code):
+        raise DomainError(
+            message=_("Escriba el código de verificación presencial que la persona ve en Mi cuenta."),
+            code="required",
+            field="code",
+        )
+    refused: DomainError | None = None
     with transaction.atomic():
         person = Person.objects.select_for_update().get(pk=person.pk)
-        before = snapshot(person, PERSON_AUDIT_FIELDS)
-        person.first_names = first_names
-        person.first_surname = " ".join(data.first_surname.split())
-        person.second_surname = " ".join(data.second_surname.split())
-        person.birth_date = data.birth_date
-        person.names_source = DataSource.REGISTRAR
-        person.assurance_level = AssuranceLevel.VERIFICADO
-        person.verified_at = timezone.now()
-        person.verification_method = "registrador"
-        person.verified_by = actor
-        person.verification_office = office
-        person.save()
-        _user_names_sync(person)
-        DataUse.objects.create(
-            person=person,
-            kind=DataUse.Kind.CONSULTATION,
-            institution_id=office.institution_id,
-            application_name=_("Oficina de registro: %(office)s") % {"office": office.name},
-            purpose=_("Verificación de identidad en persona"),
-            data=_("Documento de identidad, nombres y fecha de nacimiento"),
-        )
-        audit_record(
-            actor=actor,
-            action="person.verify",
-            target=person,
-            institution=office.institution_id,
-            before=before,
-            after=snapshot(person, PERSON_AUDIT_FIELDS),
-            metadata={"method": "registrador", "office": office.code},
-        )
+        problem = _in_person_code_consume(person=person, code=code, now=timezone.now())
+        if problem:
+            # Committed with the attempt counted; the error is raised after the transaction.
+            audit_record(
+                actor=actor,
+                action="person.verify_code_failed",
+                target=person,
+                institution=office.institution_id,
+                metadata={"office": office.code, "reason": problem},
+            )
+            refused = DomainError(
+                message=_(
+                    "El código de verificación presencial no es válido, ya se usó o venció. Pídale a la "
+                    "persona que genere uno nuevo en Mi cuenta y se lo lea."
+                ),
+                code="wrong_code",
+                field="code",
+            )
+        else:
+            before = snapshot(person, PERSON_AUDIT_FIELDS)
+            person.first_names = first_names
+            person.first_surname = " ".join(data.first_surname.split())
+            person.second_surname = " ".join(data.second_surname.split())
+            person.birth_date = data.birth_date
+            person.names_source = DataSource.REGISTRAR
+            person.assurance_level = AssuranceLevel.VERIFICADO
+            person.verified_at = timezone.now()
+            person.verification_method = "registrador"
+            person.verified_by = actor
+            person.verification_office = office
+            person.save()
+            _user_names_sync(person)
+            DataUse.objects.create(
+                person=person,
+                kind=DataUse.Kind.CONSULTATION,
+                institution_id=office.institution_id,
+                application_name=_("Oficina de registro: %(office)s") % {"office": office.name},
+                purpose=_("Verificación de identidad en persona"),
+                data=_("Documento de identidad, nombres y fecha de nacimiento"),
+            )
+            audit_record(
+                actor=actor,
+                action="person.verify",
+                target=person,
+                institution=office.institution_id,
+                before=before,
+                after=snapshot(person, PERSON_AUDIT_FIELDS),
+                metadata={"method": "registrador", "office": office.code, "in_person_code": True},
+            )
+    if refused is not None:
+        raise refused
     return person
 
 
@@ -962,6 +1236,14 @@ class CivilCheck:
     problems: list[str]
 
 
+def contacts_first_message() -> str:
+    """Why the civil-registry step is refused while the e-mail or the mobile is not confirmed."""
+    return _(
+        "Antes de verificar su identidad con el registro civil, confirme su correo y su celular con los "
+        "códigos que le enviamos: así comprobamos que esta cuenta es suya."
+    )
+
+
 def person_verify_with_civil_registry(*, actor: Any, data: ProofingData) -> CivilCheck:
     """The citizen asks to be checked against the civil registry. Names and birth date must match the
     registry (ignoring accents and case); then the account steps up to «verificado». Mismatches are
@@ -969,6 +1251,10 @@ def person_verify_with_civil_registry(*, actor: Any, data: ProofingData) -> Civi
     person = _person_of(actor)
     if person.assurance_level == AssuranceLevel.VERIFICADO:
         raise DomainError(message=_("Su identidad ya está verificada."), code="already_verified")
+    if not (person.email_verified and person.mobile_verified):
+        # Knowing someone's names and birth date must not be enough: the account has to show first that it
+        # controls the contact details it declared.
+        raise DomainError(message=contacts_first_message(), code="contact_unverified", status=403)
     if selectors.civil_registry_failures_recent(person=person) >= CIVIL_REGISTRY_MAX_MISMATCHES_PER_DAY:
         raise DomainError(
             message=_(

@@ -53,7 +53,16 @@ MIN_FIXED_SECRET_LENGTH = 32
 
 # Changing these on an approved application sends it back to review: they decide where codes and tokens go
 # and what personal data the application may ask for.
-REVIEWED_FIELDS = ("redirect_uris", "post_logout_redirect_uris", "allowed_scopes")
+# What the person sees on the consent screen or what data is released: changing it needs the agency again.
+REVIEWED_FIELDS = (
+    "name",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "allowed_scopes",
+    "claim_shape",
+    "logo_url",
+    "privacy_policy_url",
+)
 
 
 def known_scopes() -> list[str]:

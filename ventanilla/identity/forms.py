@@ -140,7 +140,7 @@ class RegistrationForm(UswdsMixin, DocumentFields):
     mobile = forms.CharField(
         label=_("Celular"),
         max_length=20,
-        help_text=_("Le enviaremos un código por SMS."),
+        help_text=_("Un celular de este país: le enviaremos un código por SMS."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     password1 = forms.CharField(
@@ -175,6 +175,12 @@ class RegistrationForm(UswdsMixin, DocumentFields):
         else:
             del self.fields["document_department"]
         self._style_widgets()
+
+    def clean_mobile(self) -> str:
+        number, errors = selectors.mobile_parse(self.cleaned_data["mobile"])
+        if number is None:
+            raise ValidationError(errors)
+        return str(self.cleaned_data["mobile"])
 
     def clean_birth_date(self) -> dt.date:
         value: dt.date = self.cleaned_data["birth_date"]
@@ -363,6 +369,20 @@ class RegistrarVerifyForm(UswdsMixin, ProofingFields):
         label=_("Revisé el documento original en presencia de la persona y coincide con ella."),
         error_messages={"required": _("Confirme que revisó el documento original.")},
     )
+    code = forms.CharField(
+        label=_("Código para verificación presencial"),
+        max_length=20,
+        help_text=_(
+            "Pídale a la persona que abra Mi cuenta, genere su código para verificación presencial y se lo "
+            "lea (8 letras y números, vale 15 minutos). Así se verifica la cuenta de quien está presente."
+        ),
+        error_messages={
+            "required": _("Escriba el código de verificación presencial que la persona ve en Mi cuenta.")
+        },
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
 
     field_order = [
         "office",
@@ -371,6 +391,7 @@ class RegistrarVerifyForm(UswdsMixin, ProofingFields):
         "second_surname",
         "birth_date",
         "document_checked",
+        "code",
     ]
 
     def __init__(self, *args: Any, offices: Any, **kwargs: Any) -> None:

@@ -106,15 +106,17 @@ class Person(models.Model):
 
 
 class VerificationCode(models.Model):
-    """A one-time code sent by e-mail or SMS (only its hash is stored)."""
+    """A one-time code (only its hash is stored): sent by e-mail or SMS to confirm a contact detail, or
+    shown in Mi cuenta for the citizen to tell a registrar at the desk (``destination`` empty)."""
 
     class Purpose(models.TextChoices):
         VERIFY_EMAIL = "verificar_correo", _("Verificar correo")
         VERIFY_MOBILE = "verificar_celular", _("Verificar celular")
+        IN_PERSON = "presencial", _("Verificación presencial")
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="codes")
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
-    destination = models.CharField(max_length=254)
+    destination = models.CharField(max_length=254, blank=True)
     code_hash = models.CharField(max_length=128)
     attempts = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField()
@@ -122,7 +124,10 @@ class VerificationCode(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["person", "purpose", "created_at"])]
+        indexes = [
+            models.Index(fields=["person", "purpose", "created_at"]),
+            models.Index(fields=["destination", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.purpose}"
@@ -277,3 +282,22 @@ class DataUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.kind} {self.created_at:%Y-%m-%d}"
+
+
+class AuthorizationContext(models.Model):
+    """How the person authenticated when an authorization code was issued (amr), so the ID token minted at
+    the token endpoint, and later on refresh, states the methods of *that* sign-in."""
+
+    code = models.CharField(max_length=255, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    amr = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "application", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.application_id} {self.amr}"

@@ -16,13 +16,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from oauth2_provider.exceptions import OAuthToolkitError
-from oauth2_provider.models import get_application_model
+from oauth2_provider.exceptions import InvalidOIDCClientError, OAuthToolkitError
+from oauth2_provider.models import get_access_token_model, get_application_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
-from oauth2_provider.views import AuthorizationView, ConnectDiscoveryInfoView
+from oauth2_provider.views import (
+    AuthorizationView,
+    ConnectDiscoveryInfoView,
+    IntrospectTokenView,
+    RPInitiatedLogoutView,
+)
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from ventanilla.core.services import audit_record
@@ -31,6 +38,7 @@ from .models import (
     ASSURANCE_ORDER,
     AccountSession,
     AssuranceLevel,
+    AuthorizationContext,
     ClientRegistration,
     Consent,
     DataUse,
@@ -76,15 +84,29 @@ def person_for(user: Any) -> Person | None:
         return None
 
 
-def current_amr(user: Any) -> list[str]:
-    """Methods of the person's latest open session (set at sign-in: pwd, otp)."""
-    session = (
-        AccountSession.objects.filter(user=user, ended_at__isnull=True)
-        .order_by("-created_at")
-        .values("amr")
-        .first()
-    )
+def session_amr(user: Any, session_key: str | None) -> list[str]:
+    """Methods used to open *this* browser session (recorded at sign-in: pwd, otp)."""
+    if not session_key:
+        return ["pwd"]
+    session = AccountSession.objects.filter(user=user, session_key=session_key).values("amr").first()
     return list(session["amr"]) if session and session["amr"] else ["pwd"]
+
+
+def granted_amr(request: Any) -> list[str]:
+    """amr for a token request: from the authorization that produced the code (or, on refresh, the latest
+    authorization of this person for this client)."""
+    context = None
+    code = getattr(request, "code", None)
+    if code:
+        context = AuthorizationContext.objects.filter(code=code).values("amr").first()
+    if context is None and getattr(request, "client", None) is not None and request.user is not None:
+        context = (
+            AuthorizationContext.objects.filter(user=request.user, application=request.client)
+            .order_by("-created_at")
+            .values("amr")
+            .first()
+        )
+    return list(context["amr"]) if context and context["amr"] else ["pwd"]
 
 
 def _full_surname(person: Person) -> str:
@@ -206,7 +228,7 @@ class VentanillaValidator(OAuth2Validator):
         claims = standard_claims(request.user, set(request.scopes))
         person = person_for(request.user)
         claims["acr"] = person.assurance_level if person else AssuranceLevel.BASICO
-        claims["amr"] = current_amr(request.user)
+        claims["amr"] = granted_amr(request)
         return claims
 
     def get_userinfo_claims(self, request: Any) -> dict[str, Any]:
@@ -239,6 +261,12 @@ class VentanillaValidator(OAuth2Validator):
         self, client_id: str, code: dict[str, Any], request: Any, *args: Any, **kwargs: Any
     ) -> None:
         super().save_authorization_code(client_id, code, request, *args, **kwargs)
+        AuthorizationContext.objects.create(
+            code=code["code"],
+            user=request.user,
+            application=request.client,
+            amr=list(getattr(request, "amr", None) or ["pwd"]),
+        )
         person = person_for(request.user)
         registration = registration_for(request.client)
         if person is not None:
@@ -250,6 +278,12 @@ class VentanillaValidator(OAuth2Validator):
                 purpose="Inicio de sesión con Ciudadanía Digital",
                 data=", ".join(SCOPE_DATA_LABELS.get(s, s) for s in request.scopes if s != "openid")[:400],
             )
+
+    def save_bearer_token(self, token: dict[str, Any], request: Any, *args: Any, **kwargs: Any) -> None:
+        # A refresh token (long-lived access while the person is away) only with the offline_access scope.
+        if request.grant_type != "client_credentials" and "offline_access" not in (request.scopes or []):
+            token.pop("refresh_token", None)
+        super().save_bearer_token(token, request, *args, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -300,8 +334,21 @@ def level_required(registration: ClientRegistration | None, acr_values: str) -> 
     return max(levels, key=lambda v: ASSURANCE_ORDER[v], default=AssuranceLevel.BASICO)
 
 
+REAUTH_SECONDS = 120  # prompt=login: a sign-in older than this is repeated
+REQUIRED_LEVEL_SESSION_KEY = "vt_oidc_required_level"
+
+
+def _without_params(url: str, *names: str) -> str:
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in names]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 class VentanillaAuthorizationView(AuthorizationView):
-    """Authorization endpoint: level of assurance, remembered consent and a Spanish consent screen."""
+    """Authorization endpoint: fresh sign-in on demand, level of assurance (checked on the GET that shows
+    the consent screen *and* on the POST that answers it), remembered consent, Spanish consent screen."""
 
     template_name = "identity/oidc/authorize.html"
 
@@ -314,6 +361,29 @@ class VentanillaAuthorizationView(AuthorizationView):
             OAuthToolkitError(error=oauth_error, redirect_uri=credentials["redirect_uri"]), application
         )
 
+    def _unmet_level(self, request: HttpRequest, application: Any, required: str) -> str | None:
+        """The person's level when it is below ``required`` (audited), else None."""
+        person = person_for(request.user)
+        current = person.assurance_level if person else AssuranceLevel.BASICO
+        if ASSURANCE_ORDER[current] >= ASSURANCE_ORDER[required]:
+            return None
+        audit_record(
+            actor=request.user,
+            action="oidc.level_refused",
+            target=application,
+            metadata={"required": required, "current": current},
+        )
+        return current
+
+    def create_authorization_response(
+        self, request: Any, scopes: str, credentials: dict[str, Any], allow: bool
+    ) -> Any:
+        # The methods of *this* session travel with the code, so the ID token states them (amr).
+        credentials = {**credentials, "amr": session_amr(request.user, request.session.session_key)}
+        return super().create_authorization_response(
+            request=request, scopes=scopes, credentials=credentials, allow=allow
+        )
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             scopes, credentials = self.validate_authorization_request(request)
@@ -322,29 +392,29 @@ class VentanillaAuthorizationView(AuthorizationView):
         application = Application.objects.select_related("registration__institution").get(
             client_id=credentials["client_id"]
         )
-        registration = registration_for(application)
-        person = person_for(request.user)
-        required = level_required(registration, request.GET.get("acr_values", ""))
-        current = person.assurance_level if person else AssuranceLevel.BASICO
-        if ASSURANCE_ORDER[current] < ASSURANCE_ORDER[required]:
-            audit_record(
-                actor=request.user,
-                action="oidc.level_refused",
-                target=application,
-                metadata={"required": required, "current": current},
-            )
+        prompt = set(request.GET.get("prompt", "").split())
+        if "login" in prompt or "max_age" in request.GET:
+            try:
+                limit = REAUTH_SECONDS if "login" in prompt else max(int(request.GET["max_age"]), 0)
+            except ValueError:
+                limit = 0
+            last = getattr(request.user, "last_login", None)
+            if last is None or (timezone.now() - last).total_seconds() > limit:
+                audit_record(actor=request.user, action="oidc.reauthenticate", target=application)
+                logout(request)
+                return redirect_to_login(_without_params(request.get_full_path(), "prompt", "max_age"))
+        required = level_required(registration_for(application), request.GET.get("acr_values", ""))
+        current = self._unmet_level(request, application, required)
+        if current is not None:
             return self._refuse(
                 application,
                 credentials,
                 "unmet_authentication_requirements",
                 f"Se requiere nivel de seguridad «{required}»; la cuenta tiene «{current}».",
             )
-        prompt = set(request.GET.get("prompt", "").split())
-        if (
-            "login" not in prompt
-            and "consent" not in prompt
-            and consent_covers(request.user, application, scopes)
-        ):
+        request.session.setdefault(REQUIRED_LEVEL_SESSION_KEY, {})[application.client_id] = required
+        request.session.modified = True
+        if "consent" not in prompt and consent_covers(request.user, application, scopes):
             try:
                 uri, _headers, _body, _status = self.create_authorization_response(
                     request=self.request, scopes=" ".join(scopes), credentials=credentials, allow=True
@@ -358,15 +428,43 @@ class VentanillaAuthorizationView(AuthorizationView):
             )
         return super().get(request, *args, **kwargs)
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        application = (
+            Application.objects.select_related("registration")
+            .filter(client_id=request.POST.get("client_id", ""))
+            .first()
+        )
+        if application is not None:
+            asked = request.session.get(REQUIRED_LEVEL_SESSION_KEY, {}).get(application.client_id, "")
+            required = level_required(registration_for(application), asked)
+            if self._unmet_level(request, application, required) is not None:
+                return self.render_to_response(
+                    {
+                        "error": CustomOAuth2Error(
+                            error="unmet_authentication_requirements",
+                            description=f"Se requiere nivel de seguridad «{required}».",
+                        )
+                    },
+                    status=403,
+                )
+        return super().post(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        application = kwargs.get("application")
-        context["registration"] = registration_for(application)
-        context["scope_items"] = [
-            (scope, settings.OIDC_SCOPES.get(scope, scope))
-            for scope in kwargs.get("scopes", [])
-            if scope != "openid"
-        ]
+        registration = registration_for(kwargs.get("application"))
+        context["registration"] = registration
+        bolivia = (
+            registration is not None and registration.claim_shape == ClientRegistration.ClaimShape.BOLIVIA
+        )
+        items = []
+        for scope in kwargs.get("scopes", []):
+            if scope == "openid":
+                continue
+            label = settings.OIDC_SCOPES.get(scope, scope)
+            if bolivia and scope == "profile":
+                label = "Nombres, apellidos y documento de identidad"
+            items.append((scope, label))
+        context["scope_items"] = items
         return context
 
     def form_valid(self, form: Any) -> HttpResponse:
@@ -381,6 +479,112 @@ class VentanillaAuthorizationView(AuthorizationView):
                     scopes=form.cleaned_data.get("scope", "").split(),
                 )
         return response
+
+
+class VentanillaIntrospectView(IntrospectTokenView):
+    """RFC 7662 introspection that answers only about the calling client's own tokens and identifies the
+    person by ``sub`` (never the username, which contains the document number)."""
+
+    @staticmethod
+    def _caller_client_id(request: HttpRequest) -> str:
+        import base64
+        from urllib.parse import unquote
+
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(header[6:]).decode()
+            except (ValueError, UnicodeDecodeError):
+                return ""
+            return unquote(decoded.partition(":")[0])
+        if header.startswith("Bearer "):
+            import hashlib
+
+            checksum = hashlib.sha256(header[7:].strip().encode()).hexdigest()
+            token = (
+                get_access_token_model()
+                .objects.filter(token_checksum=checksum)
+                .select_related("application")
+                .first()
+            )
+            return token.application.client_id if token and token.application else ""
+        return request.POST.get("client_id", "")
+
+    def _answer(self, request: HttpRequest, token_value: str | None) -> HttpResponse:
+        import calendar
+        import hashlib
+
+        if not token_value:
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": "Falta el token."}, status=400
+            )
+        checksum = hashlib.sha256(token_value.encode()).hexdigest()
+        token = (
+            get_access_token_model()
+            .objects.select_related("user", "application")
+            .filter(token_checksum=checksum)
+            .first()
+        )
+        caller = self._caller_client_id(request)
+        if (
+            token is None
+            or not token.is_valid()
+            or token.application is None
+            or (token.application.client_id != caller)
+        ):
+            return JsonResponse({"active": False})
+        data: dict[str, Any] = {
+            "active": True,
+            "scope": token.scope,
+            "client_id": token.application.client_id,
+            "token_type": "Bearer",
+            "exp": int(calendar.timegm(token.expires.timetuple())),
+        }
+        if token.user is not None:
+            person = person_for(token.user)
+            data["sub"] = str(person.uuid if person else token.user.uuid)
+        return JsonResponse(data)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._answer(request, request.GET.get("token"))
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._answer(request, request.POST.get("token"))
+
+
+class VentanillaLogoutView(RPInitiatedLogoutView):
+    """RP-initiated logout: only approved clients may ask for a post-logout redirect, and only the requesting
+    client's tokens of the person are revoked (never other institutions' sessions)."""
+
+    def validate_logout_request(
+        self, id_token_hint: Any, client_id: Any, post_logout_redirect_uri: Any
+    ) -> Any:
+        application, token_user = super().validate_logout_request(
+            id_token_hint, client_id, post_logout_redirect_uri
+        )
+        if post_logout_redirect_uri:
+            registration = registration_for(application)
+            if registration is None or registration.status != ClientRegistration.Status.APPROVED:
+                raise InvalidOIDCClientError()
+        return application, token_user
+
+    def do_logout(
+        self,
+        application: Any = None,
+        post_logout_redirect_uri: Any = None,
+        state: Any = None,
+        token_user: Any = None,
+    ) -> HttpResponse:
+        user = token_user or self.request.user
+        if application is not None and getattr(user, "is_authenticated", False):
+            access_tokens = list(get_access_token_model().objects.filter(user=user, application=application))
+            for refresh in get_refresh_token_model().objects.filter(access_token__in=access_tokens):
+                refresh.revoke()
+            for token in access_tokens:
+                if token.id_token:
+                    token.id_token.revoke()
+                token.revoke()
+        return super().do_logout(application, post_logout_redirect_uri, state, token_user)
 
 
 class VentanillaDiscoveryView(ConnectDiscoveryInfoView):

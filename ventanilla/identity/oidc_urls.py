@@ -5,7 +5,12 @@ written for Bolivia's Ciudadanía Digital hard-code (/auth, /token, /me, /token/
 from django.urls import path, re_path
 from oauth2_provider import views as dot
 
-from .oidc import VentanillaAuthorizationView, VentanillaDiscoveryView
+from .oidc import (
+    VentanillaAuthorizationView,
+    VentanillaDiscoveryView,
+    VentanillaIntrospectView,
+    VentanillaLogoutView,
+)
 
 app_name = "oauth2_provider"
 
@@ -13,7 +18,7 @@ urlpatterns = [
     path("authorize/", VentanillaAuthorizationView.as_view(), name="authorize"),
     path("token/", dot.TokenView.as_view(), name="token"),
     path("revoke_token/", dot.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", dot.IntrospectTokenView.as_view(), name="introspect"),
+    path("introspect/", VentanillaIntrospectView.as_view(), name="introspect"),
     re_path(
         r"^\.well-known/openid-configuration/?$",
         VentanillaDiscoveryView.as_view(),
@@ -21,12 +26,12 @@ urlpatterns = [
     ),
     path(".well-known/jwks.json", dot.JwksInfoView.as_view(), name="jwks-info"),
     path("userinfo/", dot.UserInfoView.as_view(), name="user-info"),
-    path("logout/", dot.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
+    path("logout/", VentanillaLogoutView.as_view(), name="rp-initiated-logout"),
     # Aliases used by relying parties of Bolivia's Ciudadanía Digital.
     path("auth", VentanillaAuthorizationView.as_view(), name="alias-auth"),
     path("token", dot.TokenView.as_view(), name="alias-token"),
     path("me", dot.UserInfoView.as_view(), name="alias-me"),
-    path("token/introspection", dot.IntrospectTokenView.as_view(), name="alias-introspection"),
+    path("token/introspection", VentanillaIntrospectView.as_view(), name="alias-introspection"),
     path("token/revocation", dot.RevokeTokenView.as_view(), name="alias-revocation"),
-    path("session/end", dot.RPInitiatedLogoutView.as_view(), name="alias-session-end"),
+    path("session/end", VentanillaLogoutView.as_view(), name="alias-session-end"),
 ]

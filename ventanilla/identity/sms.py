@@ -79,7 +79,7 @@ class HttpSmsProvider:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # nosec B310 # noqa: S310 - scheme checked above
                 status = response.status
         except urllib.error.HTTPError as exc:
             raise SmsError(f"El proveedor de SMS respondió {exc.code}.") from exc

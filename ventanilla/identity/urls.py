@@ -43,6 +43,7 @@ urlpatterns = [
     path("cuenta/aplicaciones/revocar/", views.consent_withdraw, name="consent-withdraw"),
     path("cuenta/uso-de-mis-datos/", views.data_use_list, name="data-use-list"),
     path("cuenta/verificacion/registro-civil/", views.civil_registry_verify, name="civil-registry-verify"),
+    path("cuenta/verificacion/codigo-presencial/", views.in_person_code, name="in-person-code"),
     # back office: identity proofing by a registrar (clerk)
     path("gestion/registro-identidad/", views.registrar, name="registrar"),
     # back office: institutions' relying-party applications, reviewed by the agency

@@ -439,6 +439,7 @@ def test_registrar_verifies_a_person_in_their_office(
     page = client.get(_registrar_url())
     assert page.status_code == 200
     assert "Juana Quispe Mamani" in page.content.decode()
+    code = accounts.in_person_code_issue(actor=citizen).code  # the citizen shows it from Mi cuenta
     response = client.post(
         _registrar_url(),
         {
@@ -449,6 +450,7 @@ def test_registrar_verifies_a_person_in_their_office(
             "second_surname": "Mamani",
             "birth_date": "1990-05-17",
             "document_checked": "on",
+            "code": code,
         },
     )
     assert response.status_code == 302
@@ -472,6 +474,7 @@ def test_registrar_of_b_cannot_use_an_office_of_a(
     office_a = institution_a.offices.get()
     client = Client()
     client.force_login(registrar_b)
+    code = accounts.in_person_code_issue(actor=citizen).code
     response = client.post(
         _registrar_url(),
         {
@@ -481,6 +484,7 @@ def test_registrar_of_b_cannot_use_an_office_of_a(
             "first_surname": "Quispe",
             "birth_date": "1990-05-17",
             "document_checked": "on",
+            "code": code,
         },
     )
     assert response.status_code == 200
@@ -494,6 +498,7 @@ def test_registrar_of_b_cannot_use_an_office_of_a(
             office=office_a,
             data=accounts.ProofingData("Juana", "Quispe", "Mamani", dt.date(1990, 5, 17)),
             document_checked=True,
+            code=code,
         )
     assert Person.objects.get(pk=citizen.person.pk).assurance_level == "basico"
 
@@ -508,6 +513,7 @@ def test_citizens_and_editors_get_403_at_the_registrar_desk(alice: Any, bob: Any
 
 def test_registrar_cannot_verify_themselves(registrar_a: Any, institution_a: Any) -> None:
     Person.objects.create(user=registrar_a, document_type="CI", document_number="8888888", first_names="Reg")
+    code = accounts.in_person_code_issue(actor=registrar_a).code
     with pytest.raises(Forbidden):
         accounts.person_verify_by_registrar(
             actor=registrar_a,
@@ -515,6 +521,7 @@ def test_registrar_cannot_verify_themselves(registrar_a: Any, institution_a: Any
             office=Office.objects.get(institution=institution_a),
             data=accounts.ProofingData("Reg", "Istrador", "", dt.date(1980, 1, 1)),
             document_checked=True,
+            code=code,
         )
 
 

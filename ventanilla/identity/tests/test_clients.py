@@ -620,6 +620,25 @@ def test_changing_scopes_of_an_approved_client_sends_it_back_to_review(
     assert saved.allowed_scopes == "openid documento_identidad"
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"claim_shape": "bolivia"},
+        {"name": "Otro nombre más confiable"},
+        {"logo_url": "https://otro.example.bo/logo.png"},
+        {"privacy_policy_url": "https://otro.example.bo/privacidad"},
+    ],
+)
+def test_changing_what_the_consent_screen_shows_sends_it_back_to_review(
+    ana: Any, agency: Any, institution_a: Institution, change: dict[str, str]
+) -> None:
+    registration, _ = register(ana, institution_a)
+    client_approve(actor=agency, registration=registration)
+    values = {k: v for k, v in valid(**change).items() if k not in ("client_type", "grant_type")}
+    saved = client_update(actor=ana, registration=registration, **values)
+    assert saved.status == Status.PENDING
+
+
 def test_other_edits_keep_an_approved_client_approved(
     ana: Any, agency: Any, institution_a: Institution
 ) -> None:

@@ -25,6 +25,7 @@ from ventanilla.core.models import AuditEntry
 from ventanilla.identity.models import (
     AccountSession,
     AssuranceLevel,
+    AuthorizationContext,
     ClientRegistration,
     Consent,
     DataUse,
@@ -144,6 +145,7 @@ def test_independent_client_completes_code_flow_with_pkce(
     # The person's browser: already signed in to the platform.
     browser = Client()
     browser.force_login(alice)
+    AccountSession.objects.create(user=alice, session_key=browser.session.session_key, amr=["pwd", "otp"])
     cookies = {"sessionid": browser.cookies["sessionid"].value}
     human = requests.Session()
     human.cookies.update(cookies)
@@ -549,3 +551,122 @@ def test_tokens_of_other_institutions_clients_are_independent(
     # Consent to A's client does not authorize B's client.
     assert client.get("/authorize/", authorize_params(client_id="municipio")).status_code == 200
     assert AccessToken.objects.count() == 0 and RefreshToken.objects.count() == 0
+
+
+# ------------------------------------------------------------------------------- security review fixes
+
+
+def _signed_in(user: Any, amr: list[str] | None = None) -> Client:
+    client = Client()
+    client.force_login(user)
+    if amr is not None:
+        AccountSession.objects.create(user=user, session_key=client.session.session_key, amr=amr)
+    return client
+
+
+def test_level_is_enforced_on_the_consent_post_too(alice: Any, citizen: Person, institution_a: Any) -> None:
+    make_client(institution_a, client_id="estricto", min_assurance=AssuranceLevel.VERIFICADO)
+    client = _signed_in(alice)
+    refused = client.get("/authorize/", authorize_params(client_id="estricto"))
+    assert "unmet_authentication_requirements" in refused["Location"]
+    # Posting the consent form directly (skipping the GET) must not yield a code.
+    params = authorize_params(client_id="estricto")
+    answer = client.post("/authorize/", {**params, "claims": "null", "allow": "Authorize"})
+    assert answer.status_code == 403
+    assert "Location" not in answer
+    assert not AuthorizationContext.objects.exists()
+
+
+def test_id_token_amr_is_the_one_of_the_session_that_authorized(
+    alice: Any, citizen: Person, app_a: Application
+) -> None:
+    _signed_in(alice, amr=["pwd", "otp"])  # another device, with the second factor
+    client = _signed_in(alice, amr=["pwd"])  # this device: password only
+    verifier, challenge = pkce_pair()
+    code = consent_and_get_code(client, authorize_params(code_challenge=challenge))
+    id_token = _exchange(code, verifier).json()["id_token"]
+    key_set = JsonWebKey.import_key_set(Client().get("/.well-known/jwks.json").json())
+    assert jwt.decode(id_token, key_set)["amr"] == ["pwd"]
+
+
+def test_prompt_login_asks_to_sign_in_again(alice: Any, citizen: Person, app_a: Application) -> None:
+    client = _signed_in(alice)
+    type(alice).objects.filter(pk=alice.pk).update(last_login="2026-01-01T00:00:00Z")
+    response = client.get("/authorize/", authorize_params(prompt="login"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/cuenta/ingresar/")
+    assert "prompt" not in response["Location"]
+    assert "_auth_user_id" not in client.session  # signed out until the person signs in again
+
+
+def test_refresh_token_only_with_offline_access(alice: Any, citizen: Person, app_a: Application) -> None:
+    client = _signed_in(alice)
+    verifier, challenge = pkce_pair()
+    code = consent_and_get_code(client, authorize_params(code_challenge=challenge, scope="openid email"))
+    assert "refresh_token" not in _exchange(code, verifier).json()
+    code = consent_and_get_code(
+        client, authorize_params(code_challenge=challenge, scope="openid email offline_access")
+    )
+    assert "refresh_token" in _exchange(code, verifier).json()
+
+
+def test_introspection_answers_only_about_the_callers_own_tokens(
+    alice: Any, citizen: Person, app_a: Application, institution_b: Any
+) -> None:
+    make_client(institution_b, client_id="otra")
+    client = _signed_in(alice)
+    verifier, challenge = pkce_pair()
+    code = consent_and_get_code(client, authorize_params(code_challenge=challenge))
+    access = _exchange(code, verifier).json()["access_token"]
+    mine = (
+        Client()
+        .post("/introspect/", {"token": access}, HTTP_AUTHORIZATION=_basic("licencias", SECRET))
+        .json()
+    )
+    assert mine["active"] is True
+    assert mine["sub"] == str(citizen.uuid)
+    assert "username" not in mine  # the username carries the document number
+    other = Client().post("/introspect/", {"token": access}, HTTP_AUTHORIZATION=_basic("otra", SECRET)).json()
+    assert other == {"active": False}
+
+
+def test_logout_redirect_only_for_approved_clients_and_revokes_only_that_clients_tokens(
+    alice: Any, citizen: Person, app_a: Application, institution_a: Any
+) -> None:
+    pending = make_client(institution_a, client_id="pendiente", status=ClientRegistration.Status.PENDING)
+    pending.post_logout_redirect_uris = "https://malo.example/x"
+    pending.save()
+    response = Client().get(
+        "/logout/", {"client_id": "pendiente", "post_logout_redirect_uri": "https://malo.example/x"}
+    )
+    assert not response.get("Location", "").startswith("https://malo.example")
+
+    make_client(institution_a, client_id="otro-sistema")
+    client = _signed_in(alice)
+    verifier, challenge = pkce_pair()
+    code_a = consent_and_get_code(client, authorize_params(code_challenge=challenge))
+    tokens_a = _exchange(code_a, verifier).json()
+    code_b = consent_and_get_code(
+        client, authorize_params(client_id="otro-sistema", code_challenge=challenge)
+    )
+    tokens_b = _exchange(code_b, verifier, client_id="otro-sistema").json()
+    Client().get(
+        "/logout/",
+        {"id_token_hint": tokens_a["id_token"], "post_logout_redirect_uri": "http://127.0.0.1:8080/bye"},
+    )
+    assert (
+        Client().get("/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens_a['access_token']}").status_code == 401
+    )
+    assert (
+        Client().get("/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens_b['access_token']}").status_code == 200
+    )
+
+
+def test_admin_has_no_sign_in_of_its_own(agency: Any) -> None:
+    response = Client().get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/cuenta/ingresar/")
+    assert (
+        Client().post("/admin/login/", {"username": "agencia", "password": "clave-de-prueba-123"}).status_code
+        == 302
+    )
