@@ -13,6 +13,15 @@ from ventanilla.catalog.services import ChannelData, ProcedureData, RequirementD
 from ventanilla.core.models import Institution, Membership, Office, Role
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Any:
+    """Each test starts with an empty cache (rate-limit counters, cached catalogue counts)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def institution_a(db: Any) -> Institution:
     institution = Institution.objects.create(

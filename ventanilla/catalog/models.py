@@ -17,6 +17,21 @@ slug_validator = RegexValidator(
 )
 
 
+class SearchVectorColumn(models.TextField):
+    """``tsvector`` on PostgreSQL (filled by a trigger from ``search_document``, GIN-indexed); unused text on
+    SQLite. Declared so queries use the stored vector instead of recomputing it for every row."""
+
+    def db_type(self, connection):  # type: ignore[no-untyped-def]
+        return "tsvector" if connection.vendor == "postgresql" else "text"
+
+    def get_lookup(self, lookup_name):  # type: ignore[no-untyped-def]
+        from django.contrib.postgres.search import SearchVectorExact
+
+        if lookup_name == "exact":
+            return SearchVectorExact
+        return super().get_lookup(lookup_name)
+
+
 class Category(models.Model):
     slug = models.SlugField(unique=True, max_length=80)
     name = models.CharField(_("nombre"), max_length=120)
@@ -127,6 +142,7 @@ class Procedure(models.Model):
     sort_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
     search_document = models.TextField(blank=True, editable=False)
     search_stems = models.TextField(blank=True, editable=False)
+    search_vector = SearchVectorColumn(null=True, blank=True, editable=False)
     name_stems = models.CharField(max_length=400, blank=True, editable=False)
     helpful_yes = models.PositiveIntegerField(default=0)
     helpful_no = models.PositiveIntegerField(default=0)

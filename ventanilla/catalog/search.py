@@ -25,15 +25,6 @@ MAX_QUERY_LENGTH = 200
 TRIGRAM_THRESHOLD = 0.45
 
 
-class _VtTsVector(Func):
-    template = "to_tsvector('vt_spanish'::regconfig, %(expressions)s)"
-
-    def __init__(self, expression: Any) -> None:
-        from django.contrib.postgres.search import SearchVectorField
-
-        super().__init__(expression, output_field=SearchVectorField())
-
-
 class _VtUnaccentLower(Func):
     template = "vt_unaccent(lower(%(expressions)s))"
 
@@ -62,11 +53,14 @@ def _postgres(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure
 
     folded = fold(q)
     query = SearchQuery(folded, config="vt_spanish", search_type="websearch")
-    vector = _VtTsVector(F("search_document"))
+    # search_vector is stored (trigger-maintained from search_document) and GIN-indexed: nothing is
+    # re-parsed per row, so a broad query over a large catalogue stays fast.
     ranked = (
-        queryset.annotate(_tsv=vector)
-        .filter(_tsv=query)
-        .annotate(rank=SearchRank(vector, query) + 2 * TrigramSimilarity(_VtUnaccentLower("name"), folded))
+        queryset.filter(search_vector=query)
+        .annotate(
+            rank=SearchRank(F("search_vector"), query)
+            + 2 * TrigramSimilarity(_VtUnaccentLower("name"), folded)
+        )
         .order_by("-rank", Length("name"), "sort_key")
     )
     if ranked.exists():

@@ -20,6 +20,32 @@ from .search import clean_query, text_search
 
 Status = Procedure.Status
 
+GENERATION_KEY = "catalog:generation"
+CACHE_SECONDS = 300
+
+
+def catalog_generation() -> int:
+    """A number that changes whenever published content may have changed (services.bump_generation):
+    cached counts, facets and statistics are keyed by it, so they are never stale after a write."""
+    from django.core.cache import cache
+
+    return int(cache.get_or_set(GENERATION_KEY, 1, timeout=None) or 1)
+
+
+def _cached(name: str, parts: Any, compute: Any) -> Any:
+    import hashlib
+    import json
+
+    from django.core.cache import cache
+
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    key = f"catalog:{name}:{catalog_generation()}:{digest}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return value
+
 
 @dataclass
 class SearchFilters:
@@ -87,9 +113,14 @@ def _apply_filters(queryset: QuerySet[Procedure], filters: SearchFilters) -> Que
     return queryset
 
 
+SEARCH_COLUMNS = ("search_document", "search_stems", "name_stems", "search_vector")
+
+
 def list_prefetch(queryset: QuerySet[Procedure]) -> QuerySet[Procedure]:
-    return queryset.select_related("institution", "category").prefetch_related(
-        Prefetch("channels", queryset=Channel.objects.only("id", "procedure_id", "kind"))
+    return (
+        queryset.defer(*SEARCH_COLUMNS)
+        .select_related("institution", "category")
+        .prefetch_related(Prefetch("channels", queryset=Channel.objects.only("id", "procedure_id", "kind")))
     )
 
 
@@ -101,14 +132,18 @@ def procedure_search(
     filtered = _apply_filters(_published(), filters)
     ranked, corrected = text_search(filtered, filters.q)
     ids_query = ranked.values("pk")
-    count = ranked.count()
+
+    def count_and_facets() -> tuple[int, dict[str, list[FacetValue]]]:
+        total = ranked.count()
+        found = _facets(Procedure.objects.filter(pk__in=ids_query)) if with_facets and total else {}
+        return total, found
+
+    # Counts and facets depend only on the filters and the catalogue's content: cached per generation.
+    count, facets = _cached("search", [filters.__dict__, with_facets], count_and_facets)
     num_pages = max(1, math.ceil(count / page_size))
     page = min(max(1, page), num_pages)
     start = (page - 1) * page_size
     items = list(list_prefetch(ranked)[start : start + page_size])
-    facets: dict[str, list[FacetValue]] = {}
-    if with_facets and count:
-        facets = _facets(Procedure.objects.filter(pk__in=ids_query))
     return SearchResult(
         items=items,
         count=count,
@@ -156,6 +191,7 @@ def procedure_get_public(slug: str) -> Procedure:
     """A published procedure with everything its page shows (constant queries)."""
     procedure = (
         _published()
+        .defer(*SEARCH_COLUMNS)
         .select_related("institution", "office", "category", "institution__parent")
         .prefetch_related(
             "life_events",
@@ -292,7 +328,11 @@ def _share(part: int, whole: int) -> float:
 
 
 def catalog_statistics() -> dict[str, Any]:
-    """The seeds' indicators, computed from the published catalogue (a fixed handful of queries)."""
+    """The seeds' indicators, computed from the published catalogue (cached per catalogue generation)."""
+    return _cached("statistics", [], _catalog_statistics)
+
+
+def _catalog_statistics() -> dict[str, Any]:
     published = _published()
     online = Q(digitisation_level=Procedure.Level.FULLY_ONLINE)
     totals = published.aggregate(

@@ -411,6 +411,25 @@ def validate_procedure_data(data: ProcedureData, refs: References) -> list[Error
     return errors
 
 
+def bump_generation() -> None:
+    """Invalidate cached counts, facets and statistics (selectors.catalog_generation)."""
+    from django.core.cache import cache
+
+    from .selectors import GENERATION_KEY
+
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 2, timeout=None)
+
+
+def _invalidate_caches() -> None:
+    # Now (so this transaction's own later reads are fresh) and again after commit (so nothing a concurrent
+    # reader cached between the two moments, with the old content, outlives the write).
+    bump_generation()
+    transaction.on_commit(bump_generation)
+
+
 # --------------------------------------------------------------------------------------------------------
 # Writing a procedure
 # --------------------------------------------------------------------------------------------------------
@@ -447,6 +466,7 @@ def search_fields(procedure: Procedure, data: ProcedureData, refs: References) -
 
 def _apply(procedure: Procedure, data: ProcedureData, refs: References) -> Procedure:
     """Write ``data`` onto ``procedure`` and replace its children. Caller holds the transaction."""
+    _invalidate_caches()
     procedure.slug = data.slug
     procedure.name = data.name
     procedure.summary = data.summary
@@ -763,6 +783,7 @@ def _transition(
     actor: Any, procedure: Procedure, new_status: str, action: str, note: str, comment: str = ""
 ) -> Procedure:
     with transaction.atomic():
+        _invalidate_caches()
         locked = Procedure.objects.select_for_update().get(pk=procedure.pk)
         old = locked.status
         locked.status = new_status
