@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Case, F, FloatField, IntegerField, QuerySet, Value, When
-from django.db.models.expressions import Func
 from django.db.models.functions import Length
 
 from ventanilla.core.text import fold, stems
@@ -23,10 +22,6 @@ from .models import Procedure
 
 MAX_QUERY_LENGTH = 200
 TRIGRAM_THRESHOLD = 0.45
-
-
-class _VtUnaccentLower(Func):
-    template = "vt_unaccent(lower(%(expressions)s))"
 
 
 def clean_query(q: str) -> str:
@@ -53,20 +48,17 @@ def _postgres(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure
 
     folded = fold(q)
     query = SearchQuery(folded, config="vt_spanish", search_type="websearch")
-    # search_vector is stored (trigger-maintained from search_document) and GIN-indexed: nothing is
-    # re-parsed per row, so a broad query over a large catalogue stays fast.
+    # search_vector is stored (trigger-maintained from search_document) and GIN-indexed, and name similarity
+    # uses sort_key (the name already folded, trigram-indexed): nothing is re-parsed or unaccented per row.
     ranked = (
         queryset.filter(search_vector=query)
-        .annotate(
-            rank=SearchRank(F("search_vector"), query)
-            + 2 * TrigramSimilarity(_VtUnaccentLower("name"), folded)
-        )
+        .annotate(rank=SearchRank(F("search_vector"), query) + 2 * TrigramSimilarity("sort_key", folded))
         .order_by("-rank", Length("name"), "sort_key")
     )
     if ranked.exists():
         return ranked, None
     fuzzy = (
-        queryset.annotate(rank=TrigramWordSimilarity(folded, _VtUnaccentLower("name")))
+        queryset.annotate(rank=TrigramWordSimilarity(folded, "sort_key"))
         .filter(rank__gte=TRIGRAM_THRESHOLD)
         .order_by("-rank", Length("name"), "sort_key")
     )
