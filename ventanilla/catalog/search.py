@@ -57,9 +57,14 @@ def _postgres(queryset: QuerySet[Procedure], q: str) -> tuple[QuerySet[Procedure
     )
     if ranked.exists():
         return ranked, None
+    with connection.cursor() as cursor:  # the %> operator's threshold, for this connection
+        cursor.execute(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)", [str(TRIGRAM_THRESHOLD)]
+        )
     fuzzy = (
-        queryset.annotate(rank=TrigramWordSimilarity(folded, "sort_key"))
-        .filter(rank__gte=TRIGRAM_THRESHOLD)
+        # `sort_key %> query` can use the trigram GIN index (threshold: pg_trgm.word_similarity_threshold).
+        queryset.filter(sort_key__trigram_word_similar=folded)
+        .annotate(rank=TrigramWordSimilarity(folded, "sort_key"))
         .order_by("-rank", Length("name"), "sort_key")
     )
     return fuzzy, q

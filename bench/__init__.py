@@ -1,0 +1,1 @@
+"""`make bench`: load tests against production mode (see README.md)."""
