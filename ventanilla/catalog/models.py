@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -21,10 +22,10 @@ class SearchVectorColumn(models.TextField):
     """``tsvector`` on PostgreSQL (filled by a trigger from ``search_document``, GIN-indexed); unused text on
     SQLite. Declared so queries use the stored vector instead of recomputing it for every row."""
 
-    def db_type(self, connection):  # type: ignore[no-untyped-def]
+    def db_type(self, connection: Any) -> str:
         return "tsvector" if connection.vendor == "postgresql" else "text"
 
-    def get_lookup(self, lookup_name):  # type: ignore[no-untyped-def]
+    def get_lookup(self, lookup_name: str) -> Any:
         from django.contrib.postgres.search import SearchVectorExact
 
         if lookup_name == "exact":
