@@ -58,6 +58,13 @@ def _user(username: str, **extra: Any) -> Any:
     return get_user_model().objects.create_user(username=username, password="clave-de-prueba-123", **extra)  # noqa: S106
 
 
+def member(username: str, role: str, institution: Institution | None) -> Any:
+    """A user holding ``role`` in ``institution`` (None for the platform agency)."""
+    user = _user(username)
+    Membership.objects.create(user=user, institution=institution, role=role)
+    return user
+
+
 @pytest.fixture
 def alice(db: Any) -> Any:
     return _user("alice", first_name="Alicia", last_name="Mamani")
@@ -65,23 +72,17 @@ def alice(db: Any) -> Any:
 
 @pytest.fixture
 def bob(institution_a: Institution) -> Any:
-    user = _user("bob")
-    Membership.objects.create(user=user, institution=institution_a, role=Role.INSTITUTION_EDITOR)
-    return user
+    return member("bob", Role.INSTITUTION_EDITOR, institution_a)
 
 
 @pytest.fixture
 def charlie(institution_b: Institution) -> Any:
-    user = _user("charlie")
-    Membership.objects.create(user=user, institution=institution_b, role=Role.INSTITUTION_EDITOR)
-    return user
+    return member("charlie", Role.INSTITUTION_EDITOR, institution_b)
 
 
 @pytest.fixture
 def agency(db: Any) -> Any:
-    user = _user("agencia")
-    Membership.objects.create(user=user, institution=None, role=Role.PLATFORM_ADMIN)
-    return user
+    return member("agencia", Role.PLATFORM_ADMIN, None)
 
 
 def login(user: Any) -> Client:

@@ -954,19 +954,11 @@ def password_change(
     except ValidationError as exc:
         _raise_validation(exc, "new_password1")
     with transaction.atomic():
-        actor.set_password(new_password)
-        actor.save(update_fields=["password"])
-        others = list(
-            AccountSession.objects.select_for_update()
-            .filter(user=actor, ended_at__isnull=True)
-            .exclude(session_key=current_session_key or "")
-        )
-        _sessions_end(others)
-        audit_record(
-            actor=actor,
+        _replace_password(
+            user=actor,
+            new_password=new_password,
+            keep_session_key=current_session_key,
             action="account.password_change",
-            target=actor,
-            metadata={"sessions_ended": len(others)},
         )
 
 
@@ -977,19 +969,24 @@ def password_reset_complete(*, user: Any, new_password: str) -> None:
     except ValidationError as exc:
         _raise_validation(exc, "new_password1")
     with transaction.atomic():
-        user.set_password(new_password)
-        user.save(update_fields=["password"])
-        open_sessions = list(
-            AccountSession.objects.select_for_update().filter(user=user, ended_at__isnull=True)
-        )
-        _sessions_end(open_sessions)
         AuthFailure.objects.filter(username=user.get_username()).delete()
-        audit_record(
-            actor=user,
-            action="account.password_reset",
-            target=user,
-            metadata={"sessions_ended": len(open_sessions)},
+        _replace_password(
+            user=user, new_password=new_password, keep_session_key=None, action="account.password_reset"
         )
+
+
+def _replace_password(*, user: Any, new_password: str, keep_session_key: str | None, action: str) -> None:
+    """Set the password, end every open session except ``keep_session_key`` and audit it (caller holds the
+    transaction)."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    ended = list(
+        AccountSession.objects.select_for_update()
+        .filter(user=user, ended_at__isnull=True)
+        .exclude(session_key=keep_session_key or "")
+    )
+    _sessions_end(ended)
+    audit_record(actor=user, action=action, target=user, metadata={"sessions_ended": len(ended)})
 
 
 # -- consent ----------------------------------------------------------------------------------------------

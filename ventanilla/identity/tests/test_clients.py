@@ -19,9 +19,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from conftest import _user, login
+from conftest import login, member
 from ventanilla.core.errors import DomainError, Forbidden, InvalidTransition
-from ventanilla.core.models import AuditEntry, Institution, Membership, Role
+from ventanilla.core.models import AuditEntry, Institution, Role
 from ventanilla.identity.clients import (
     client_approve,
     client_register,
@@ -46,23 +46,17 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def ana(institution_a: Institution) -> Any:
-    user = _user("ana")
-    Membership.objects.create(user=user, institution=institution_a, role=Role.INSTITUTION_ADMIN)
-    return user
+    return member("ana", Role.INSTITUTION_ADMIN, institution_a)
 
 
 @pytest.fixture
 def carla(institution_b: Institution) -> Any:
-    user = _user("carla")
-    Membership.objects.create(user=user, institution=institution_b, role=Role.INSTITUTION_ADMIN)
-    return user
+    return member("carla", Role.INSTITUTION_ADMIN, institution_b)
 
 
 @pytest.fixture
 def clerk(institution_a: Institution) -> Any:
-    user = _user("cecilia")
-    Membership.objects.create(user=user, institution=institution_a, role=Role.CLERK)
-    return user
+    return member("cecilia", Role.CLERK, institution_a)
 
 
 def valid(**overrides: Any) -> dict[str, Any]:
