@@ -2,7 +2,11 @@
 
 from ninja import NinjaAPI
 
+from ventanilla.cases.api import router as cases_router
 from ventanilla.catalog.api import router as catalog_router
+from ventanilla.documents.api import router as documents_router
+from ventanilla.inbox.api import router as inbox_router
+from ventanilla.interop.api import router as interop_router
 from ventanilla.core.api import install_error_handlers
 
 api = NinjaAPI(
@@ -19,3 +23,7 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("/", catalog_router)
+api.add_router("/", cases_router)
+api.add_router("/", documents_router)
+api.add_router("/", inbox_router)
+api.add_router("/", interop_router)

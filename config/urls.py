@@ -20,6 +20,10 @@ urlpatterns = [
     path("health/live", core_views.health_live, name="health-live"),
     path("health/ready", core_views.health_ready, name="health-ready"),
     path("metrics", core_metrics.metrics_view, name="metrics"),
+    path("", include("ventanilla.documents.urls")),
+    path("", include("ventanilla.inbox.urls")),
+    path("", include("ventanilla.cases.urls")),
+    path("", include("ventanilla.interop.urls")),
     path("", include("ventanilla.catalog.urls")),
 ]
 

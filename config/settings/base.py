@@ -47,6 +47,10 @@ INSTALLED_APPS = [
     "ventanilla.core",
     "ventanilla.identity",
     "ventanilla.catalog",
+    "ventanilla.documents",
+    "ventanilla.inbox",
+    "ventanilla.cases",
+    "ventanilla.interop",
     "ventanilla.demo",
 ]
 

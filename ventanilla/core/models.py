@@ -123,6 +123,7 @@ class Role(models.TextChoices):
     INSTITUTION_ADMIN = "institution_admin", _("Administrador institucional")
     INSTITUTION_EDITOR = "institution_editor", _("Editor institucional")
     CLERK = "clerk", _("Funcionario de atención")
+    SUPERVISOR = "supervisor", _("Supervisor de atención")
 
 
 class Membership(models.Model):

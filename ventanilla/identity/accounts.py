@@ -1329,3 +1329,84 @@ def person_verify_with_civil_registry(*, actor: Any, data: ProofingData) -> Civi
             metadata={"method": "registro_civil"},
         )
     return CivilCheck(ok=True, problems=[])
+
+
+# -- public services used by other apps (cases, inbox, documents, interop) ------------------------------
+
+
+def data_use_record(
+    *,
+    person_id: int,
+    institution_id: int | None,
+    application_name: str,
+    purpose: str,
+    data: str,
+    kind: str = DataUse.Kind.CONSULTATION,
+) -> DataUse:
+    """Write one «¿Quién usó mis datos?» row (a consultation through interoperability, a case that read
+    the person's data). Runs inside the caller's transaction."""
+    return DataUse.objects.create(
+        person_id=person_id,
+        kind=kind,
+        institution_id=institution_id,
+        application_name=application_name[:255],
+        purpose=purpose[:255],
+        data=data[:400],
+    )
+
+
+@dataclass(frozen=True)
+class PersonData:
+    document_type: str
+    document_number: str
+    document_complement: str = ""
+    first_names: str = ""
+    first_surname: str = ""
+    second_surname: str = ""
+    email: str = ""
+    mobile: str = ""
+
+
+def person_ensure(*, actor: Any, data: PersonData) -> Person:
+    """The person with this document, created (level «básico», no account) when the State does not know
+    them yet — a clerk filing an application at the counter, an institution notifying someone. Contact
+    details the clerk gives fill empty fields only; they never overwrite what the person declared."""
+    document, errors = selectors.document_parse(data.document_type, data.document_number, data.document_complement)
+    if document is None:
+        raise DomainError(message=errors[0], field="document_number")
+    with transaction.atomic():
+        person = selectors.person_find_by_document(document=document)
+        if person is None:
+            if not data.first_names.strip():
+                raise DomainError(
+                    message=_("La persona no está registrada: indique sus nombres."), field="first_names"
+                )
+            person = Person.objects.create(
+                document_type=document.type,
+                document_number=document.number,
+                document_complement=document.complement,
+                first_names=data.first_names.strip(),
+                first_surname=data.first_surname.strip(),
+                second_surname=data.second_surname.strip(),
+                email=data.email.strip().lower(),
+                mobile=data.mobile.strip(),
+            )
+            audit_record(
+                actor=actor,
+                action="person.create",
+                target=person,
+                after=snapshot(person, ["document_type", "document_number", "first_names", "first_surname"]),
+                metadata={"reason": "assisted"},
+            )
+            return person
+        changed = []
+        if data.email and not person.email:
+            person.email = data.email.strip().lower()
+            changed.append("email")
+        if data.mobile and not person.mobile:
+            person.mobile = data.mobile.strip()
+            changed.append("mobile")
+        if changed:
+            person.save(update_fields=[*changed, "updated_at"])
+            audit_record(actor=actor, action="person.contact_add", target=person, metadata={"fields": changed})
+    return person

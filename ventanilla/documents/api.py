@@ -1,0 +1,7 @@
+"""Documentos verificables: /api/v1/ routes (django-ninja)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["Documentos verificables"])

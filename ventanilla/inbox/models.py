@@ -1,0 +1,3 @@
+"""Tables of the inbox app."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,7 @@
+"""Interoperabilidad: /api/v1/ routes (django-ninja)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["Interoperabilidad"])
