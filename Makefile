@@ -8,8 +8,16 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: run install migrate demo serve worker test test-sqlite test-postgres lint format lock clean browser-deps \
+.PHONY: system-deps run install migrate demo serve worker test test-sqlite test-postgres lint format lock clean browser-deps \
 	serve-prod security
+
+## WeasyPrint (PDF) needs Pango; poppler-utils' pdfsig is the independent signature check in tests.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "Faltan paquetes del sistema:$$missing (sudo apt-get install$$missing)"; exit 1; fi
 
 $(BIN)/.installed: requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Se necesita $(PYTHON) (Python 3.11)."; exit 1; }
@@ -17,7 +25,7 @@ $(BIN)/.installed: requirements/dev.txt
 	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
 	touch $@
 
-install: $(BIN)/.installed
+install: system-deps $(BIN)/.installed
 
 var:
 	mkdir -p var

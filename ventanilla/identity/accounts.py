@@ -1371,7 +1371,9 @@ def person_ensure(*, actor: Any, data: PersonData) -> Person:
     """The person with this document, created (level «básico», no account) when the State does not know
     them yet — a clerk filing an application at the counter, an institution notifying someone. Contact
     details the clerk gives fill empty fields only; they never overwrite what the person declared."""
-    document, errors = selectors.document_parse(data.document_type, data.document_number, data.document_complement)
+    document, errors = selectors.document_parse(
+        data.document_type, data.document_number, data.document_complement
+    )
     if document is None:
         raise DomainError(message=errors[0], field="document_number")
     with transaction.atomic():
@@ -1408,5 +1410,7 @@ def person_ensure(*, actor: Any, data: PersonData) -> Person:
             changed.append("mobile")
         if changed:
             person.save(update_fields=[*changed, "updated_at"])
-            audit_record(actor=actor, action="person.contact_add", target=person, metadata={"fields": changed})
+            audit_record(
+                actor=actor, action="person.contact_add", target=person, metadata={"fields": changed}
+            )
     return person
