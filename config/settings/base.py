@@ -165,7 +165,7 @@ VENTANILLA_IMPORT_MAX_BYTES = int(os.environ.get("VENTANILLA_IMPORT_MAX_BYTES", 
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "email"],
+        "QUEUES": ["default", "email", "webhooks"],
     }
 }
 
@@ -253,3 +253,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Expedientes (cases) ----------------------------------------------------------------------------------
+# Drafts nobody submits expire after this many days; a reminder goes out this many days before.
+CASES_DRAFT_TTL_DAYS = int(os.environ.get("CASES_DRAFT_TTL_DAYS", "30"))
+CASES_DRAFT_REMINDER_DAYS = int(os.environ.get("CASES_DRAFT_REMINDER_DAYS", "5"))
+CASES_UPLOAD_MAX_BYTES = int(os.environ.get("CASES_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+CASES_WEBHOOK_TIMEOUT = float(os.environ.get("CASES_WEBHOOK_TIMEOUT", "5"))
+
+# --- Documentos verificables (documents) ------------------------------------------------------------------
+
+# --- Notificaciones electrónicas (inbox) ------------------------------------------------------------------
+
+# --- Interoperabilidad (interop) --------------------------------------------------------------------------

@@ -56,7 +56,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Tasks go to Redis through RQ; workers (`manage.py rqworker default email --job-class
 # django_tasks_rq.Job`) can run on any number of machines. The RQ backend refuses `priority=`.
 INSTALLED_APPS += ["django_rq"]
-_QUEUES = ["default", "email"]
+_QUEUES = ["default", "email", "webhooks"]
 RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in _QUEUES}
 TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": _QUEUES}}
 
