@@ -180,6 +180,11 @@ OIDC_SCOPES = {
     "fecha_nacimiento": "Fecha de nacimiento",
     "celular": "Número de celular",
     "offline_access": "Mantener el acceso cuando usted no esté conectado",
+    # Scopes of institutions' systems (client credentials), not of citizens' sign-in.
+    "expedientes": "Expedientes de la institución (consulta y transiciones)",
+    "notificaciones": "Envío de notificaciones electrónicas",
+    "aprobacion_documentos": "Solicitudes de aprobación de documentos",
+    "interoperabilidad": "Consultas a servicios de interoperabilidad",
 }
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
@@ -262,7 +267,45 @@ CASES_UPLOAD_MAX_BYTES = int(os.environ.get("CASES_UPLOAD_MAX_BYTES", str(10 * 1
 CASES_WEBHOOK_TIMEOUT = float(os.environ.get("CASES_WEBHOOK_TIMEOUT", "5"))
 
 # --- Documentos verificables (documents) ------------------------------------------------------------------
+# Absolute address printed on every PDF (verification link and QR code).
+DOCUMENTS_PUBLIC_BASE_URL = (os.environ.get("PUBLIC_BASE_URL") or VENTANILLA_PUBLIC_URL).rstrip("/")
+# Development CA: a root «Ventanilla CA de desarrollo» and one signing certificate per institution, created
+# on first use. On by default everywhere except config.settings.prod, where institutions' keys must be
+# imported (manage.py documents_key_import) and DOCUMENTS_TRUST_ROOTS names the real roots (PEM files).
+DOCUMENTS_DEV_CA = env_bool(
+    "DOCUMENTS_DEV_CA", not os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".prod")
+)
+DOCUMENTS_TRUST_ROOTS = env_list("DOCUMENTS_TRUST_ROOTS")
+DOCUMENTS_UPLOAD_MAX_BYTES = int(os.environ.get("DOCUMENTS_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+# Approval results are POSTed to the institution's callback URL (HMAC-signed), with retries.
+DOCUMENTS_CALLBACK_TIMEOUT = float(os.environ.get("DOCUMENTS_CALLBACK_TIMEOUT", "10"))
+DOCUMENTS_CALLBACK_MAX_ATTEMPTS = int(os.environ.get("DOCUMENTS_CALLBACK_MAX_ATTEMPTS", "6"))
 
 # --- Notificaciones electrónicas (inbox) ------------------------------------------------------------------
+# When a legal notification takes effect: "" follows the country pack (BO: on delivery; PY: when opened or
+# after N business days unopened). Override with INBOX_EFFECT_RULE=on_delivery|on_open_or_days and
+# INBOX_DEEMED_BUSINESS_DAYS=N.
+INBOX_EFFECT_RULE = os.environ.get("INBOX_EFFECT_RULE", "")
+INBOX_DEEMED_BUSINESS_DAYS = int(os.environ.get("INBOX_DEEMED_BUSINESS_DAYS", "-1"))  # -1: the pack's value
+INBOX_PAGE_SIZE = int(os.environ.get("INBOX_PAGE_SIZE", "20"))
+# Outbox: attempts before a message is marked failed, first retry delay (doubles each time, capped), and how
+# long a worker holds a message it is sending before the sweeper may take it back.
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
+OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "60"))
+OUTBOX_RETRY_MAX_SECONDS = int(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", str(6 * 3600)))
+OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
 
 # --- Interoperabilidad (interop) --------------------------------------------------------------------------
+# Seconds the mediator waits for a provider when the service sets no timeout of its own.
+INTEROP_DEFAULT_TIMEOUT = float(os.environ.get("INTEROP_DEFAULT_TIMEOUT", "10"))
+# Calls per minute a consumer subsystem may make when it has no limit of its own (scope "interop" of
+# VENTANILLA_RATE_LIMITS, when present, takes precedence).
+INTEROP_RATE_LIMIT = int(os.environ.get("INTEROP_RATE_LIMIT", "600"))
+# Largest message body kept in the log for services that log bodies; larger bodies keep only their hash.
+INTEROP_LOG_BODY_MAX_BYTES = int(os.environ.get("INTEROP_LOG_BODY_MAX_BYTES", str(64 * 1024)))
+# Largest answer registry_query() reads into memory (the HTTP mediator streams and has no limit).
+INTEROP_REGISTRY_MAX_BYTES = int(os.environ.get("INTEROP_REGISTRY_MAX_BYTES", str(5 * 1024 * 1024)))
+# PEM RSA key that signs the message-log chain head; empty: the OIDC provider's key.
+INTEROP_SEAL_PRIVATE_KEY = os.environ.get("INTEROP_SEAL_PRIVATE_KEY", "")
+# Days of log the monitoring pages read.
+INTEROP_MONITOR_DAYS = int(os.environ.get("INTEROP_MONITOR_DAYS", "7"))

@@ -498,3 +498,14 @@ def export_queryset(*, institution: str = "") -> QuerySet[Procedure]:
     if institution:
         queryset = queryset.filter(institution__code=institution.upper())
     return queryset
+
+
+def procedure_by_id(procedure_id: int) -> Procedure | None:
+    """Any procedure by id (other apps: Expedientes attaches definitions to it)."""
+    return Procedure.objects.select_related("institution").filter(pk=procedure_id).first()
+
+
+def procedures_for_institutions(institution_ids: set[int] | None) -> QuerySet[Procedure]:
+    """Procedures of the given institutions (None = all), for the definition editor's list."""
+    qs = Procedure.objects.select_related("institution").order_by("institution__name", "name")
+    return qs if institution_ids is None else qs.filter(institution_id__in=institution_ids)

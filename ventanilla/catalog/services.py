@@ -943,3 +943,26 @@ def reference_data_sync() -> None:
         LifeEvent.objects.update_or_create(
             slug=slug, defaults={"name": name, "description": description, "order": order}
         )
+
+
+def procedure_platform_set(*, actor: Any, procedure_id: int, on_platform: bool) -> None:
+    """Mark a procedure as run on this platform (Expedientes published a working definition for it), so
+    its page offers «Iniciar trámite». The digitisation level rises to at least 3 (fully online)."""
+    with transaction.atomic():
+        procedure = Procedure.objects.select_for_update().filter(pk=procedure_id).first()
+        if procedure is None or procedure.runs_on_platform == on_platform:
+            return
+        procedure.runs_on_platform = on_platform
+        fields = ["runs_on_platform", "updated_at"]
+        if on_platform and (procedure.digitisation_level or 0) < 3:
+            procedure.digitisation_level = 3
+            fields.append("digitisation_level")
+        procedure.save(update_fields=fields)
+        audit_record(
+            actor=actor,
+            action="procedure.platform",
+            target=procedure,
+            institution=procedure.institution_id,
+            after={"runs_on_platform": on_platform},
+        )
+        _invalidate_caches()

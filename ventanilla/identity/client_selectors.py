@@ -6,6 +6,8 @@ everyone else sees none. Another institution's registration is "not found", neve
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -67,3 +69,58 @@ def client_institution_choices(*, actor: Any) -> QuerySet[Institution]:
     if ids is not None:
         queryset = queryset.filter(pk__in=ids)
     return queryset.only("pk", "code", "name", "acronym")
+
+
+# -- bearer tokens of institutions' systems (APIs of other apps) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientToken:
+    """What a valid access token says about its caller: an approved client of one institution."""
+
+    institution_id: int
+    client_id: str
+    application_id: int
+    application_name: str
+    scopes: frozenset[str]
+    user_id: int | None  # None for client credentials
+
+
+def client_token_get(token: str) -> ClientToken | None:
+    """The caller behind ``Authorization: Bearer <token>``: a live, unrevoked access token of an *approved*
+    client registration; None otherwise. Other apps check the scope they need."""
+    if not token or len(token) > 512:
+        return None
+    from oauth2_provider.models import get_access_token_model
+
+    access = (
+        get_access_token_model()
+        .objects.select_related("application")
+        .filter(token_checksum=hashlib.sha256(token.encode()).hexdigest())
+        .first()
+    )
+    if access is None or access.application is None or access.is_expired():
+        return None
+    registration = (
+        ClientRegistration.objects.filter(
+            application_id=access.application_id, status=ClientRegistration.Status.APPROVED
+        )
+        .only("institution_id")
+        .first()
+    )
+    if registration is None:
+        return None
+    return ClientToken(
+        institution_id=registration.institution_id,
+        client_id=access.application.client_id,
+        application_id=access.application_id,
+        application_name=access.application.name,
+        scopes=frozenset(access.scope.split()),
+        user_id=access.user_id,
+    )
+
+
+def bearer_token(request: Any) -> str:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _sep, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""

@@ -43,7 +43,10 @@ GRANT_TYPES = (AUTHORIZATION_CODE, CLIENT_CREDENTIALS)
 
 # Scopes a machine-to-machine (client-credentials) client may hold: none yet. The interoperability module
 # will add its service scopes here; personal-data scopes never belong to a client that acts for nobody.
-MACHINE_SCOPES: frozenset[str] = frozenset()
+# Scopes for institutions' own systems (client credentials): they name platform APIs, not personal data.
+MACHINE_SCOPES: frozenset[str] = frozenset(
+    {"expedientes", "notificaciones", "aprobacion_documentos", "interoperabilidad"}
+)
 
 # http is accepted only on the loopback interface (a developer's machine, RFC 8252 §7.3).
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -225,7 +228,19 @@ def _check_scopes(scopes: list[str], grant_type: str) -> tuple[list[str], list[E
                     "allowed_scopes",
                 )
             )
-    elif grant_type == AUTHORIZATION_CODE and "openid" not in wanted:
+    elif wanted & MACHINE_SCOPES:
+        problems.append(
+            ErrorItem(
+                "scope_not_allowed",
+                _(
+                    "Estos alcances son solo para sistemas de servidor a servidor "
+                    "(credenciales de cliente): %(s)s."
+                )
+                % {"s": ", ".join(sorted(wanted & MACHINE_SCOPES))},
+                "allowed_scopes",
+            )
+        )
+    if grant_type == AUTHORIZATION_CODE and "openid" not in wanted:
         problems.append(
             ErrorItem(
                 "scope_openid_required",

@@ -95,6 +95,7 @@ DEMO_CLIENTS = (
         name="Interoperabilidad de ejemplo (demo)",
         client_type=CONFIDENTIAL,
         grant_type=CLIENT_CREDENTIALS,
+        allowed_scopes=["expedientes", "notificaciones", "aprobacion_documentos", "interoperabilidad"],
         description="Cliente de servidor a servidor para la plataforma de interoperabilidad.",
         secret_env="VENTANILLA_DEMO_INTEROP_CLIENT_SECRET",  # noqa: S106 (an env var name)
         secret_default=DEFAULT_DEMO_INTEROP_SECRET,
