@@ -256,7 +256,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # WeasyPrint logs every layout step at INFO; fontTools subsetting likewise.
+    "loggers": {n: {"level": "WARNING"} for n in ("django.db.backends", "weasyprint", "fontTools")},
 }
 
 # --- Expedientes (cases) ----------------------------------------------------------------------------------

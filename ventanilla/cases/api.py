@@ -173,7 +173,7 @@ class CaseFilters(Schema):
 
 @router.get(
     "/cases",
-    response={200: CasePage, 401: ErrorsOut, 422: ErrorsOut},
+    response={200: CasePage, 400: ErrorsOut, 401: ErrorsOut},
     auth=InstitutionSystem(),
     summary="Expedientes de la institución que llama",
 )

@@ -390,7 +390,7 @@ def assisted_new(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "cases/backoffice/assisted_start.html",
-            {"start": start, "errors": form_summary(start) if start.is_bound else []},
+            {"start": start, "errors": form_summary(start) if start.is_bound else [], "has_procedures": bool(procedures)},
             status=400 if start.is_bound else 200,
         )
     definition = selectors.definition_published(procedure_id=start.cleaned_data["tramite"])
@@ -497,6 +497,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context["procedure_max"] = max((r.total for r in board.by_procedure), default=0)
         context["channel_max"] = max((r.total for r in board.by_channel), default=0)
         context["query"] = request.GET.urlencode()
+        context["total_rows"] = [board.total]
     return render(request, "cases/backoffice/dashboard.html", context, status=200 if board is not None else 400)
 
 
@@ -618,12 +619,12 @@ def webhook_disable(request: HttpRequest, webhook_id: int) -> HttpResponse:
 def definition_list(request: HttpRequest) -> HttpResponse:
     allowed = selectors.definition_institution_ids(request.user)
     procedures = catalog_selectors.procedures_for_institutions(allowed).prefetch_related(
-        Prefetch("definitions", queryset=ProcedureDefinition.objects.only("pk", "procedure_id", "version", "status", "updated_at").order_by("-version"), to_attr="versions")
+        Prefetch("definitions", queryset=ProcedureDefinition.objects.only("pk", "procedure_id", "version", "status", "updated_at").order_by("-version"), to_attr="case_definitions")
     )
     items, pager = paginate(request, procedures, PAGE_SIZE)
     rows = []
     for procedure in items:
-        versions = procedure.versions  # type: ignore[attr-defined]
+        versions = procedure.case_definitions  # type: ignore[attr-defined]
         published = next((d for d in versions if d.status == ProcedureDefinition.Status.PUBLISHED), None)
         draft = next((d for d in versions if d.status == ProcedureDefinition.Status.DRAFT), None)
         rows.append({"procedure": procedure, "published": published, "draft": draft})

@@ -276,7 +276,12 @@ class FieldRowForm(RowForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    show_if_field = forms.CharField(label=gettext_lazy("Mostrar solo si el campo"), max_length=40, required=False)
+    show_if_field = forms.CharField(
+        label=gettext_lazy("Mostrar solo si el campo"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "nombres-campos"}),
+    )
     show_if_value = forms.CharField(
         label=gettext_lazy("tiene el valor (varios: separados por coma)"), max_length=200, required=False
     )
@@ -465,9 +470,17 @@ class StepRowForm(RowForm):
 class TransitionRowForm(RowForm):
     key_field = "source"
     action = forms.ChoiceField(label=gettext_lazy("Acción"), choices=list(ACTION_LABELS.items()))
-    source = forms.CharField(label=gettext_lazy("Desde el paso"), max_length=40, required=False)
+    source = forms.CharField(
+        label=gettext_lazy("Desde el paso"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "codigos-pasos"}),
+    )
     target = forms.CharField(
-        label=gettext_lazy("Al paso (solo «aprobar»)"), max_length=40, required=False
+        label=gettext_lazy("Al paso (solo «aprobar»)"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "codigos-pasos"}),
     )
 
     @staticmethod
@@ -586,7 +599,13 @@ class DefinitionBuilder:
             items = spec.get(key) if isinstance(spec.get(key), list) else []
             initial = [form_class.initial_from(i) for i in items if isinstance(i, dict)]  # type: ignore[attr-defined]
             kwargs: dict[str, Any] = {"form_kwargs": {"offices": offices}} if key == "steps" else {}
-            self.formsets[key] = formset_class(data=data, initial=initial, prefix=prefix, **kwargs)
+            formset = formset_class(data=data, initial=initial, prefix=prefix, **kwargs)
+            for form in formset.forms:
+                form.fields["ORDER"].label = _("Posición")
+                form.fields["ORDER"].widget.attrs["class"] = "usa-input usa-input--small"
+                form.fields["DELETE"].label = _("Eliminar esta fila")
+                form.fields["DELETE"].widget.attrs["class"] = "usa-checkbox__input"
+            self.formsets[key] = formset
         self.row_of: dict[str, list[forms.Form]] = {}
 
     def sections(self) -> list[tuple[str, str, forms.BaseFormSet]]:

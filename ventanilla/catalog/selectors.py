@@ -509,3 +509,7 @@ def procedures_for_institutions(institution_ids: set[int] | None) -> QuerySet[Pr
     """Procedures of the given institutions (None = all), for the definition editor's list."""
     qs = Procedure.objects.select_related("institution").order_by("institution__name", "name")
     return qs if institution_ids is None else qs.filter(institution_id__in=institution_ids)
+
+
+def procedure_by_slug(slug: str) -> Procedure | None:
+    return Procedure.objects.select_related("institution").filter(slug=slug).first()

@@ -64,10 +64,18 @@ STAFF: dict[str, list[tuple[str, str, str, str, str]]] = {
     "BO": [
         ("registrador.segip", Role.CLERK, "SEGIP", "Rosa Flores Apaza", "3344556"),
         ("funcionario.sin", Role.CLERK, "SIN", "Pedro Gutiérrez Vaca", "6677889"),
+        ("funcionario.rejap", Role.CLERK, "REJAP", "Lidia Mamani Cruz", "4455667"),
+        ("funcionario.gamlp", Role.CLERK, "GAMLP", "Marco Aruquipa Laura", "5566778"),
+        ("supervisor.gamlp", Role.SUPERVISOR, "GAMLP", "Silvia Ticona Ramos", "6677880"),
+        ("funcionario.seprec", Role.CLERK, "SEPREC", "Javier Copa Nina", "7788991"),
     ],
     "PY": [
         ("registrador.identificaciones", Role.CLERK, "IDENTIFICACIONES", "Rosa Ferreira Aquino", "2233445"),
         ("funcionario.dnit", Role.CLERK, "DNIT", "Pedro Sanabria Rolón", "5566778"),
+        ("funcionario.antecedentes", Role.CLERK, "ANTECEDENTES", "Lidia Ortiz Cabral", "4455667"),
+        ("funcionario.mca", Role.CLERK, "MCA", "Marco Villalba Sosa", "6677881"),
+        ("supervisor.mca", Role.SUPERVISOR, "MCA", "Silvia Duarte Rojas", "6677880"),
+        ("funcionario.suace", Role.CLERK, "SUACE", "Javier Núñez Báez", "7788991"),
     ],
 }
 

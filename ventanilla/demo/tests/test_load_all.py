@@ -32,9 +32,23 @@ def test_load_demo_is_complete_and_idempotent(db: Any) -> None:
     assert "Datos de demostración listos." in out.getvalue()
     assert Person.objects.filter(assurance_level=AssuranceLevel.BASICO).exists()
     assert Person.objects.filter(assurance_level=AssuranceLevel.VERIFICADO).exists()
-    assert ClientRegistration.objects.filter(status=ClientRegistration.Status.APPROVED).count() == 3
+    # Three demo OIDC clients plus one client-credentials client per interoperability consumer subsystem.
+    assert ClientRegistration.objects.filter(
+        status=ClientRegistration.Status.APPROVED, application__client_id__startswith="demo-"
+    ).count() == 3
     assert Membership.objects.filter(role="clerk").values("institution").distinct().count() >= 2
     assert first["procedures"] >= 150
+    # Expedientes: three procedures defined end to end, cases in every status and on every channel.
+    from ventanilla.cases.models import Case, ProcedureDefinition
+
+    assert ProcedureDefinition.objects.filter(status="publicada").count() == 3
+    assert set(Case.objects.values_list("status", flat=True)) >= {
+        "borrador", "en_tramite", "observado", "resuelto", "rechazado", "abandonado"
+    }
+    assert set(Case.objects.values_list("channel", flat=True)) == {"en_linea", "ventanilla", "telefono"}
+    first["cases"] = Case.objects.count()
 
     call_command("load_demo", stdout=StringIO())
-    assert _counts() == first
+    again = _counts()
+    again["cases"] = Case.objects.count()
+    assert again == first
