@@ -8,7 +8,7 @@ Shape (``ProcedureDefinition.spec``)::
                   "help": "", "min_length": 3, "max_length": 200, "pattern": "", "pattern_message": "",
                   "min": null, "max": null, "choices": [{"value": "a", "label": "A"}],
                   "show_if": {"field": "otro_campo", "equals": "si"},      # or "in": [...]
-                  "prefill": "person.full_name",                            # or {"service": ..., "path": ..., "key": ...}
+                  "prefill": "person.full_name",     # or {"service": ..., "path": ..., "key": ...}
                   "accept": ["pdf", "jpg", "png"], "max_size_mb": 5}],     # file fields
       "documents": [{"name": "croquis", "label": "Croquis del local", "required": true,
                      "accept": ["pdf"], "max_size_mb": 5,

@@ -151,6 +151,11 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.tracking_code or f"borrador {self.uuid}"
 
+    def get_absolute_url(self) -> str:
+        if self.status == self.Status.DRAFT:
+            return reverse("cases:draft-edit", args=[self.uuid])
+        return reverse("cases:my-case", args=[self.tracking_code])
+
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
@@ -166,11 +171,6 @@ class Case(models.Model):
         if self.status == self.Status.IN_PROCESS:
             return self.step_due_date
         return None
-
-    def get_absolute_url(self) -> str:
-        if self.status == self.Status.DRAFT:
-            return reverse("cases:draft-edit", args=[self.uuid])
-        return reverse("cases:my-case", args=[self.tracking_code])
 
 
 class CaseFile(models.Model):
@@ -276,3 +276,6 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id}:{self.event_id} {self.status}"

@@ -85,7 +85,7 @@ def _case_base() -> QuerySet[Case]:
 
 
 def case_for_staff(*, actor: Any, tracking_code: str) -> Case:
-    """The case if it belongs to one of ``actor``'s institutions; 404 otherwise (never 403: no enumeration)."""
+    """The case if it belongs to one of ``actor``'s institutions; 404 otherwise (no enumeration)."""
     case = (
         _case_base()
         .filter(tracking_code=tracking_code, institution_id__in=staff_institution_ids(actor))
@@ -118,7 +118,7 @@ def case_with_related(*, pk: int) -> Case:
 def case_for_applicant(*, actor: Any, tracking_code: str) -> Case:
     case = (
         _case_base()
-        .filter(tracking_code=tracking_code, applicant__user_id=getattr(actor, "pk", None))
+        .filter(tracking_code=tracking_code, applicant__user_id=getattr(actor, "pk", None) or 0)
         .first()
     )
     if case is None:
@@ -130,7 +130,9 @@ def draft_for_applicant(*, actor: Any, uuid: Any) -> Case:
     case = (
         _case_base()
         .filter(uuid=uuid, status=Case.Status.DRAFT)
-        .filter(Q(applicant__user_id=getattr(actor, "pk", None)) | Q(filed_by_id=getattr(actor, "pk", None)))
+        .filter(
+            Q(applicant__user_id=getattr(actor, "pk", None) or 0) | Q(filed_by_id=getattr(actor, "pk", None))
+        )
         .first()
     )
     if case is None:
@@ -158,7 +160,7 @@ def case_timeline(case: Case, *, internal: bool) -> list[CaseEvent]:
 def my_cases(*, actor: Any) -> QuerySet[Case]:
     return (
         Case.objects.select_related("procedure", "institution")
-        .filter(applicant__user_id=getattr(actor, "pk", None))
+        .filter(applicant__user_id=getattr(actor, "pk", None) or 0)
         .exclude(status=Case.Status.EXPIRED)
         .order_by("-updated_at", "-id")
     )
@@ -205,10 +207,7 @@ def case_queue(*, actor: Any, filters: QueueFilters, today: dt.date | None = Non
         .filter(institution_id__in=institutions)
         .exclude(status__in=(Case.Status.DRAFT, Case.Status.EXPIRED))
     )
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    else:
-        qs = qs.filter(status__in=Case.OPEN_STATUSES)
+    qs = qs.filter(status=filters.status) if filters.status else qs.filter(status__in=Case.OPEN_STATUSES)
     if filters.office:
         qs = qs.filter(office_id=filters.office)
     if filters.procedure:

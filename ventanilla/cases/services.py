@@ -10,6 +10,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -80,7 +81,7 @@ def definition_problems(*, spec: Any, institution_id: int) -> list[ErrorItem]:
 
 
 def definition_save(*, actor: Any, procedure_id: int, spec: Any) -> ProcedureDefinition:
-    """Create or replace the procedure's draft definition. Refused, with every problem listed, when invalid."""
+    """Create or replace the procedure's draft definition; refused, with every problem listed, if invalid."""
     procedure = catalog_selectors.procedure_by_id(procedure_id)
     if procedure is None:
         raise NotFound()
@@ -549,7 +550,7 @@ def case_payload(case: Case, event: str) -> dict[str, Any]:
         "procedure": case.procedure.slug,
         "status": case.status,
         "step": case.current_step,
-        "office": case.office.code if case.office_id else None,
+        "office": case.office.code if case.office is not None else None,
         "version": case.version,
         "due_date": case.due_date.isoformat() if case.due_date else None,
         "occurred_at": timezone.now().isoformat(),
@@ -656,7 +657,8 @@ def case_transition(
         allowed = {t["action"]: t for t in transitions_from(case.definition.spec, case.current_step)}
         if action not in allowed:
             raise InvalidTransition(
-                case.definition.step(case.current_step)["name"], str(ACTION_LABELS[action])
+                (case.definition.step(case.current_step) or {}).get("name", case.current_step),
+                str(ACTION_LABELS[action]),
             )
         now = timezone.now()
         before = {"status": case.status, "step": case.current_step, "office": case.office_id}
@@ -683,7 +685,8 @@ def case_transition(
             notice = (
                 _("Su trámite %(code)s fue observado") % {"code": case.tracking_code},
                 _(
-                    "La institución observó su solicitud de «%(procedure)s»:\n\n%(reason)s\n\nCorrija lo indicado "
+                    "La institución observó su solicitud de «%(procedure)s»:\n\n%(reason)s\n\n"
+                    "Corrija lo indicado "
                     "en Mis trámites hasta el %(due)s. Si no lo hace, el trámite se cerrará por abandono."
                 )
                 % {
@@ -737,7 +740,7 @@ def case_transition(
             to_status=case.status,
             from_step=from_step,
             to_step=case.current_step,
-            comment=reason if action != "derive" else f"{reason} ({case.office.name})",
+            comment=reason if action != "derive" or case.office is None else f"{reason} ({case.office.name})",
         )
         audit_record(
             actor=actor,
@@ -980,7 +983,8 @@ def drafts_housekeep(*, now: dt.datetime | None = None) -> tuple[int, int]:
                     to=case.applicant.email,
                     subject=_("Su borrador de «%(name)s» vence pronto") % {"name": case.procedure.name},
                     body=_(
-                        "Tiene un borrador sin presentar de «%(name)s». Si no lo presenta antes del %(date)s, "
+                        "Tiene un borrador sin presentar de «%(name)s». "
+                        "Si no lo presenta antes del %(date)s, "
                         "se eliminará. Continúe en Mis trámites."
                     )
                     % {
@@ -994,9 +998,7 @@ def drafts_housekeep(*, now: dt.datetime | None = None) -> tuple[int, int]:
     for case in Case.objects.filter(status=Case.Status.DRAFT, draft_expires_at__lte=now):
         with transaction.atomic():
             for stored in case.files.all():
-                transaction.on_commit(
-                    lambda name=stored.file.name, storage=stored.file.storage: storage.delete(name)
-                )
+                transaction.on_commit(partial(stored.file.storage.delete, stored.file.name))
             case.files.all().delete()
             Case.objects.filter(pk=case.pk).update(status=Case.Status.EXPIRED, data={}, updated_at=now)
             CaseEvent.objects.create(

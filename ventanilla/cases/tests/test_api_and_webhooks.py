@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection  # noqa: F401 - read by the skipif condition below
 from django.test import Client
 from oauth2_provider.models import Application
 
@@ -24,7 +24,7 @@ from ventanilla.cases.services import case_transition, webhook_register
 from ventanilla.identity.models import ClientRegistration
 
 pytestmark = pytest.mark.django_db
-SECRET = "secreto-de-sistema-de-prueba-0123456789"  # noqa: S105
+SECRET = "secreto-de-sistema-de-prueba-0123456789"
 
 
 def _system(institution: Any, client_id: str, scopes: str = "expedientes") -> str:
@@ -37,10 +37,15 @@ def _system(institution: Any, client_id: str, scopes: str = "expedientes") -> st
         algorithm=Application.RS256_ALGORITHM,
     )
     ClientRegistration.objects.create(
-        application=app, institution=institution, status=ClientRegistration.Status.APPROVED, allowed_scopes=scopes
+        application=app,
+        institution=institution,
+        status=ClientRegistration.Status.APPROVED,
+        allowed_scopes=scopes,
     )
     basic = "Basic " + base64.b64encode(f"{client_id}:{SECRET}".encode()).decode()
-    response = Client().post("/token/", {"grant_type": "client_credentials", "scope": scopes}, HTTP_AUTHORIZATION=basic)
+    response = Client().post(
+        "/token/", {"grant_type": "client_credentials", "scope": scopes}, HTTP_AUTHORIZATION=basic
+    )
     assert response.status_code == 200, response.content
     return response.json()["access_token"]
 
@@ -58,9 +63,14 @@ def system_b(institution_b: Any) -> Client:
 def test_api_requires_a_token_with_the_scope(client: Client, institution_a: Any, file_case: Any) -> None:
     case = file_case()
     assert client.get("/api/v1/cases").status_code == 401
-    without_scope = Client(HTTP_AUTHORIZATION=f"Bearer {_system(institution_a, 'otro', scopes='notificaciones')}")
+    without_scope = Client(
+        HTTP_AUTHORIZATION=f"Bearer {_system(institution_a, 'otro', scopes='notificaciones')}"
+    )
     assert without_scope.get("/api/v1/cases").status_code == 401
-    assert Client(HTTP_AUTHORIZATION="Bearer inventado").get(f"/api/v1/cases/{case.tracking_code}").status_code == 401
+    assert (
+        Client(HTTP_AUTHORIZATION="Bearer inventado").get(f"/api/v1/cases/{case.tracking_code}").status_code
+        == 401
+    )
 
 
 def test_list_and_detail_are_scoped_to_the_callers_institution(
@@ -76,32 +86,47 @@ def test_list_and_detail_are_scoped_to_the_callers_institution(
     assert system_b.get("/api/v1/cases").json()["count"] == 0
     refused = system_b.get(f"/api/v1/cases/{case.tracking_code}")
     assert refused.status_code == 404 and refused.json()["errors"][0]["code"] == "not_found"
-    assert system_b.post(
-        f"/api/v1/cases/{case.tracking_code}/transitions",
-        {"action": "approve", "version": case.version},
-        content_type="application/json",
-    ).status_code == 404
+    assert (
+        system_b.post(
+            f"/api/v1/cases/{case.tracking_code}/transitions",
+            {"action": "approve", "version": case.version},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
 
 
 def test_transition_through_the_api_and_409_on_a_stale_version(system_a: Client, file_case: Any) -> None:
     case = file_case()
     url = f"/api/v1/cases/{case.tracking_code}/transitions"
-    first = system_a.post(url, {"action": "approve", "version": case.version}, content_type="application/json")
+    first = system_a.post(
+        url, {"action": "approve", "version": case.version}, content_type="application/json"
+    )
     assert first.status_code == 200, first.content
     assert first.json()["step"] == "revision" and first.json()["version"] == case.version + 1
-    stale = system_a.post(url, {"action": "approve", "version": case.version}, content_type="application/json")
+    stale = system_a.post(
+        url, {"action": "approve", "version": case.version}, content_type="application/json"
+    )
     assert stale.status_code == 409 and stale.json()["errors"][0]["code"] == "conflict"
-    no_reason = system_a.post(url, {"action": "reject", "version": case.version + 1}, content_type="application/json")
+    no_reason = system_a.post(
+        url, {"action": "reject", "version": case.version + 1}, content_type="application/json"
+    )
     assert no_reason.status_code == 400 and no_reason.json()["errors"][0]["field"] == "reason"
-    not_allowed = system_a.post(url, {"action": "derive", "version": case.version + 1, "reason": "x"}, content_type="application/json")
+    not_allowed = system_a.post(
+        url, {"action": "derive", "version": case.version + 1, "reason": "x"}, content_type="application/json"
+    )
     assert not_allowed.status_code == 409 and not_allowed.json()["errors"][0]["code"] == "invalid_transition"
     bad = system_a.post(url, {"action": "volar", "version": 1}, content_type="application/json")
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "action"
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row locks need PostgreSQL (SQLite serializes writers)")
-def test_concurrent_transitions_one_wins_the_other_gets_409(file_case: Any, clerk_a: Any, audit_log_flushable: Any) -> None:
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="row locks need PostgreSQL (SQLite serializes writers)"
+)
+def test_concurrent_transitions_one_wins_the_other_gets_409(
+    file_case: Any, clerk_a: Any, audit_log_flushable: Any
+) -> None:
     case = file_case()
     results: list[str] = []
     barrier = threading.Barrier(2)
@@ -111,14 +136,23 @@ def test_concurrent_transitions_one_wins_the_other_gets_409(file_case: Any, cler
 
         barrier.wait()
         try:
-            case_transition(actor=clerk_a, tracking_code=case.tracking_code, action=action, version=case.version, reason=reason)
+            case_transition(
+                actor=clerk_a,
+                tracking_code=case.tracking_code,
+                action=action,
+                version=case.version,
+                reason=reason,
+            )
             results.append("ok")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             results.append(getattr(exc, "code", type(exc).__name__))
         finally:
             thread_connection.close()
 
-    threads = [threading.Thread(target=act, args=("approve", "")), threading.Thread(target=act, args=("reject", "No"))]
+    threads = [
+        threading.Thread(target=act, args=("approve", "")),
+        threading.Thread(target=act, args=("reject", "No")),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -131,15 +165,23 @@ def test_same_version_sequential_second_is_409(file_case: Any, clerk_a: Any) -> 
     case = file_case()
     case_transition(actor=clerk_a, tracking_code=case.tracking_code, action="approve", version=case.version)
     with pytest.raises(Exception) as refused:
-        case_transition(actor=clerk_a, tracking_code=case.tracking_code, action="reject", version=case.version, reason="x")
+        case_transition(
+            actor=clerk_a, tracking_code=case.tracking_code, action="reject", version=case.version, reason="x"
+        )
     assert getattr(refused.value, "status", None) == 409
 
 
 def test_webhook_is_signed_retried_and_delivered_once(
-    file_case: Any, supervisor_a: Any, clerk_a: Any, institution_a: Any, monkeypatch: Any,
+    file_case: Any,
+    supervisor_a: Any,
+    clerk_a: Any,
+    institution_a: Any,
+    monkeypatch: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    hook, secret = webhook_register(actor=supervisor_a, institution_id=institution_a.pk, url="https://sistema.example.gob.bo/hooks")
+    _hook, secret = webhook_register(
+        actor=supervisor_a, institution_id=institution_a.pk, url="https://sistema.example.gob.bo/hooks"
+    )
     calls: list[httpx.Request] = []
     answers = iter([httpx.Response(503), httpx.Response(200)])
 
@@ -162,20 +204,25 @@ def test_webhook_is_signed_retried_and_delivered_once(
     assert len(calls) == 2
     request = calls[-1]
     body = request.content
-    assert json.loads(body)["tracking_code"] == case.tracking_code and json.loads(body)["event"] == "submitted"
+    assert (
+        json.loads(body)["tracking_code"] == case.tracking_code and json.loads(body)["event"] == "submitted"
+    )
     stamp, signature = (part.split("=", 1)[1] for part in request.headers["Ventanilla-Signature"].split(","))
     expected = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(signature, expected)
     assert request.headers["Ventanilla-Event-Id"] == str(delivery.event_id)
 
 
-def test_due_dates_skip_weekends_and_national_holidays(file_case: Any, monkeypatch: Any, institution_a: Any) -> None:
+def test_due_dates_skip_weekends_and_national_holidays(
+    file_case: Any, monkeypatch: Any, institution_a: Any
+) -> None:
     from django.utils import timezone
 
-    # Friday 31 July 2026, 10:00 in La Paz; Monday 3 Aug is not a holiday, Thursday 6 Aug is (Independence Day).
+    # Friday 31 July 2026, 10:00 in La Paz; Thursday 6 August is Independence Day.
     friday = dt.datetime(2026, 7, 31, 14, 0, tzinfo=dt.UTC)
     monkeypatch.setattr(timezone, "now", lambda: friday)
     case = file_case()
-    # recepción: 2 business days → Mon 3, Tue 4; revisión: +5 → Wed 5, Fri 7 (6 is a holiday), Mon 10, Tue 11, Wed 12.
+    # recepción: 2 business days → Mon 3, Tue 4.
+    # revisión: +5 → Wed 5, Fri 7 (6 is a holiday), Mon 10, Tue 11, Wed 12.
     assert case.step_due_date == dt.date(2026, 8, 4)
     assert case.due_date == dt.date(2026, 8, 12)

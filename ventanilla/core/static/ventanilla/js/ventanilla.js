@@ -14,6 +14,11 @@
  *    who prefers to choose several filters before applying them.
  *  - Print: a link or button with [data-print] opens the print dialog (the
  *    procedure page prints as a "carta de servicio").
+ *  - Conditional questions: a block with data-show-if-field="<input name>"
+ *    and data-show-if-values='["a","b"]' is hidden (the HTML hidden
+ *    attribute) while that input's value is not one of the values. Without
+ *    JS every question is shown with a hint saying when to answer it; the
+ *    server ignores answers to questions that do not apply.
  */
 (function () {
   "use strict";
@@ -51,4 +56,44 @@
       window.print();
     }
   });
+
+  function currentValues(form, name) {
+    var values = [];
+    var inputs = form.querySelectorAll('[name="' + name + '"]');
+    for (var i = 0; i < inputs.length; i++) {
+      var input = inputs[i];
+      if ((input.type === "checkbox" || input.type === "radio") && !input.checked) {
+        continue;
+      }
+      values.push(input.value);
+    }
+    return values;
+  }
+
+  function applyConditions(root) {
+    var blocks = (root || document).querySelectorAll("[data-show-if-field]");
+    for (var i = 0; i < blocks.length; i++) {
+      var block = blocks[i];
+      var form = block.closest("form");
+      if (!form) {
+        continue;
+      }
+      var wanted;
+      try {
+        wanted = JSON.parse(block.getAttribute("data-show-if-values") || "[]");
+      } catch (e) {
+        continue;
+      }
+      var values = currentValues(form, block.getAttribute("data-show-if-field"));
+      var shown = values.some(function (v) { return wanted.indexOf(v) !== -1; });
+      block.hidden = !shown;
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.form && event.target.form.querySelector("[data-show-if-field]")) {
+      applyConditions(event.target.form);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () { applyConditions(document); });
 })();
