@@ -138,6 +138,6 @@ def test_citizen_applies_and_clerk_resolves_in_the_browser(
     with page.expect_download() as download:
         page.get_by_role("link", name="Resolución firmada (PDF)").click()
     path = download.value.path()
-    assert path is not None and open(path, "rb").read(5) == b"%PDF-"
+    assert path is not None and path.read_bytes()[:5] == b"%PDF-"
     for context in (clerk_context, citizen_context):
         context.close()
