@@ -12,7 +12,6 @@ from django.urls import reverse
 
 from conftest import login
 from ventanilla.cases.models import Case, CaseEvent, CaseFile
-from ventanilla.cases.services import case_transition
 
 from .conftest import PDF_BYTES, pdf_upload
 
@@ -30,7 +29,9 @@ def _post_answers(client: Any, url: str, *, button: str = "continuar", **extra: 
     return client.post(url, data)
 
 
-def test_procedure_page_offers_to_start_once_a_definition_is_published(client: Any, definition_a: Any) -> None:
+def test_procedure_page_offers_to_start_once_a_definition_is_published(
+    client: Any, definition_a: Any
+) -> None:
     page = client.get(definition_a.procedure.get_absolute_url())
     assert reverse("cases:apply-start", args=[definition_a.procedure.slug]) in page.content.decode()
 
@@ -54,7 +55,10 @@ def test_start_refuses_when_level_too_low(applicant: Any, definition_a: Any, age
 def test_draft_prefills_known_data_and_resumes(applicant: Any, definition_a: Any, agency: Any) -> None:
     from .conftest import publish, spec
 
-    fields = [*spec()["fields"], {"name": "titular", "label": "Titular", "type": "text", "prefill": "person.full_name"}]
+    fields = [
+        *spec()["fields"],
+        {"name": "titular", "label": "Titular", "type": "text", "prefill": "person.full_name"},
+    ]
     publish(definition_a.procedure, agency, spec(fields=fields))
     client = login(applicant)
     start = reverse("cases:apply-start", args=[definition_a.procedure.slug])
@@ -74,7 +78,13 @@ def test_bad_input_and_bad_upload_are_refused_and_nothing_is_saved(applicant: An
     fake_pdf = pdf_upload("croquis.pdf", b"MZ\x90\x00 not a pdf")
     response = client.post(
         edit,
-        {"f-nombre_local": "A", "f-rubro": "inventado", "f-superficie": "-3", "f-croquis": fake_pdf, "continuar": "1"},
+        {
+            "f-nombre_local": "A",
+            "f-rubro": "inventado",
+            "f-superficie": "-3",
+            "f-croquis": fake_pdf,
+            "continuar": "1",
+        },
     )
     assert response.status_code == 400
     html = response.content.decode()
@@ -105,7 +115,9 @@ def test_conditional_field_is_required_only_when_shown(applicant: Any, definitio
     assert response.status_code == 400
     assert "Este dato es obligatorio." in response.content.decode()
     # The refused post saved nothing (not even the croquis): send it again.
-    response = _post_answers(client, edit, **{"f-rubro": "comercio", "f-detalle": "ignorado", "f-croquis": pdf_upload()})
+    response = _post_answers(
+        client, edit, **{"f-rubro": "comercio", "f-detalle": "ignorado", "f-croquis": pdf_upload()}
+    )
     assert response.status_code == 302
     assert "detalle" not in Case.objects.get().data  # hidden answers are dropped
 
@@ -113,7 +125,11 @@ def test_conditional_field_is_required_only_when_shown(applicant: Any, definitio
 def test_drafts_are_private_and_out_of_queues(applicant: Any, definition_a: Any, clerk_a_client: Any) -> None:
     client = login(applicant)
     edit = client.get(reverse("cases:apply-start", args=[definition_a.procedure.slug]))["Location"]
-    other = login(__import__("ventanilla.identity.tests.conftest", fromlist=["x"]).make_citizen("CI-1112223", number="1112223"))
+    other = login(
+        __import__("ventanilla.identity.tests.conftest", fromlist=["x"]).make_citizen(
+            "CI-1112223", number="1112223"
+        )
+    )
     assert other.get(edit).status_code == 404
     from ventanilla.cases.selectors import QueueFilters, case_queue
     from ventanilla.core.models import Membership
@@ -147,12 +163,14 @@ def test_end_to_end_apply_observe_correct_approve_resolve(
     listing = client.get(reverse("cases:my-cases")).content.decode()
     assert case.tracking_code in listing and "En trámite" in listing
 
-    # The clerk observes; the citizen sees what to fix and corrects.
+    # The clerk observes in the back office; the citizen sees what to fix and corrects.
+    clerk = login(clerk_a)
+    act = reverse("cases:staff-transition", args=[case.tracking_code])
     with django_capture_on_commit_callbacks(execute=True):
-        case_transition(
-            actor=clerk_a, tracking_code=case.tracking_code, action="observe", version=case.version,
-            reason="El croquis no indica la dirección.",
+        observed = clerk.post(
+            act, {"action": "observe", "version": case.version, "reason": "El croquis no indica la dirección."}
         )
+    assert observed.status_code == 302, observed.content.decode()[:500]
     detail = client.get(reverse("cases:my-case", args=[case.tracking_code])).content.decode()
     assert "El croquis no indica la dirección." in detail and "Corregir mi solicitud" in detail
     correct_url = reverse("cases:case-correct", args=[case.tracking_code])
@@ -160,17 +178,25 @@ def test_end_to_end_apply_observe_correct_approve_resolve(
     assert bad.status_code == 400
     fixed = client.post(
         correct_url,
-        {"f-nombre_local": "Tienda Illimani", "f-rubro": "comercio", "f-croquis": pdf_upload("croquis-v2.pdf")},
+        {
+            "f-nombre_local": "Tienda Illimani",
+            "f-rubro": "comercio",
+            "f-croquis": pdf_upload("croquis-v2.pdf"),
+        },
     )
     assert fixed.status_code == 302
     case.refresh_from_db()
     assert case.status == Case.Status.IN_PROCESS
-    assert CaseFile.objects.filter(case=case, replaced_at__isnull=True).get().original_name == "croquis-v2.pdf"
+    assert (
+        CaseFile.objects.filter(case=case, replaced_at__isnull=True).get().original_name == "croquis-v2.pdf"
+    )
 
-    # The clerk approves and resolves; the citizen downloads the signed resolution.
-    case = case_transition(actor=clerk_a, tracking_code=case.tracking_code, action="approve", version=case.version)
+    # The clerk approves and resolves in the back office; the citizen downloads the signed resolution.
+    assert clerk.post(act, {"action": "approve", "version": case.version}).status_code == 302
+    case.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        case = case_transition(actor=clerk_a, tracking_code=case.tracking_code, action="resolve", version=case.version)
+        assert clerk.post(act, {"action": "resolve", "version": case.version}).status_code == 302
+    case.refresh_from_db()
     assert case.status == Case.Status.RESOLVED and case.resolution_document_id
     resolution = client.get(reverse("cases:case-document", args=[case.tracking_code, "resolucion"]))
     assert resolution.status_code == 200
@@ -184,7 +210,9 @@ def test_public_status_check_needs_code_and_document(client: Any, file_case: Any
     url = reverse("cases:status-check")
     wrong = client.post(url, {"code": case.tracking_code, "document_number": "9999999"})
     assert wrong.status_code == 404
-    right = client.post(url, {"code": case.tracking_code.lower().replace("-", ""), "document_number": "7654321"})
+    right = client.post(
+        url, {"code": case.tracking_code.lower().replace("-", ""), "document_number": "7654321"}
+    )
     html = right.content.decode()
     assert right.status_code == 200 and "En trámite" in html
     assert "Rosa" not in html and "Tienda Illimani" not in html  # no personal data, no answers
@@ -194,7 +222,9 @@ def test_someone_else_cannot_see_my_case(file_case: Any, alice: Any) -> None:
     case = file_case()
     other = login(alice)
     assert other.get(reverse("cases:my-case", args=[case.tracking_code])).status_code == 404
-    assert other.get(reverse("cases:case-document", args=[case.tracking_code, "constancia"])).status_code == 404
+    assert (
+        other.get(reverse("cases:case-document", args=[case.tracking_code, "constancia"])).status_code == 404
+    )
 
 
 def test_my_cases_uses_a_constant_number_of_queries(
