@@ -41,6 +41,7 @@ run: demo
 	@echo "Ventanilla en http://$(HOST):$(PORT)  (cuentas de demostración en README.md; Ctrl+C para salir)"
 	@trap 'kill 0' EXIT INT TERM; \
 	$(PY) manage.py db_worker --queue-name '*' & \
+	$(PY) manage.py run_periodic & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: install
@@ -124,7 +125,8 @@ serve-prod: install var
 	if [ "$(DEMO)" = "1" ]; then $(PY) manage.py load_demo; fi; \
 	echo "Ventanilla (modo producción) en http://$${GUNICORN_BIND}  métricas: Authorization: Bearer $$METRICS_TOKEN  (Ctrl+C para salir)"; \
 	trap 'kill 0' EXIT INT TERM; \
-	$(PY) manage.py rqworker default email --job-class django_tasks_rq.Job --with-scheduler & \
+	$(PY) manage.py rqworker default email webhooks --job-class django_tasks_rq.Job --with-scheduler & \
+	$(PY) manage.py run_periodic & \
 	$(BIN)/gunicorn -c config/gunicorn.conf.py
 
 # Reads pip-audit's JSON report: a package that could not be checked fails the target, except when *no*

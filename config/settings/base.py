@@ -260,6 +260,14 @@ LOGGING = {
     "loggers": {n: {"level": "WARNING"} for n in ("django.db.backends", "weasyprint", "fontTools")},
 }
 
+# Periodic commands (manage.py run_periodic, started by `make run` and `make serve-prod`): name, seconds.
+PERIODIC_COMMANDS = [
+    ("outbox_sweep", 60),  # e-mail/SMS retries that are due, and messages of a worker that died
+    ("cases_housekeeping", 300),  # abandoned observations, draft reminders/expiry, webhook retries
+    ("inbox_deem", 3600),  # legal notifications deemed delivered after N business days
+    ("interop_seal", 3600),  # sign the head of the interoperability message log
+]
+
 # --- Expedientes (cases) ----------------------------------------------------------------------------------
 # Drafts nobody submits expire after this many days; a reminder goes out this many days before.
 CASES_DRAFT_TTL_DAYS = int(os.environ.get("CASES_DRAFT_TTL_DAYS", "30"))

@@ -11,7 +11,10 @@ PASSWORD_HASHERS = [
 ]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 TASKS = {
-    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "email", "webhooks"]}
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+        "QUEUES": ["default", "email", "webhooks"],
+    }
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},

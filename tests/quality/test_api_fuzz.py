@@ -64,6 +64,9 @@ PUBLIC_OPERATIONS = {
     "institution_list",
     "institution_get",
     "catalog_statistics",
+    # Public verification of signed documents (issue 6): anyone holding a document may check it.
+    "document_verification_get",
+    "document_verification_copy",
 }
 
 

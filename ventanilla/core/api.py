@@ -22,8 +22,20 @@ class ErrorsOut(Schema):
     errors: list[ErrorOut]
 
 
+LOCATIONS = ("body", "query", "path", "form", "header", "cookie")
+PARAM_NAMES = ("payload", "form", "filters", "data")
+
+
 def _field_path(loc: Any) -> str | None:
-    parts = [str(p) for p in (loc or []) if p not in ("body", "query", "path", "payload", "form")]
+    """``["body", "payload", "body"]`` → ``"body"``: drop the location and the view's parameter name only,
+    so a field that happens to be called ``body`` (a notification's text) keeps its name."""
+    parts = [str(p) for p in (loc or [])]
+    if parts and parts[0] in LOCATIONS:
+        parts.pop(0)
+    if len(parts) > 1 and parts[0] in PARAM_NAMES:
+        parts.pop(0)
+    if parts == ["payload"]:
+        return None
     return ".".join(parts) or None
 
 

@@ -25,5 +25,15 @@ def platform(request: HttpRequest) -> dict[str, Any]:
             ),
             "clients": any(r in (Role.PLATFORM_ADMIN, Role.INSTITUTION_ADMIN) for r, _ in roles),
             "registrar": any(r == Role.CLERK for r, _ in roles),
+            "cases": any(r in (Role.CLERK, Role.SUPERVISOR, Role.INSTITUTION_ADMIN) for r, _ in roles),
+            "cases_dashboard": any(r in (Role.SUPERVISOR, Role.INSTITUTION_ADMIN) for r, _ in roles),
+            "definitions": any(
+                r in (Role.PLATFORM_ADMIN, Role.INSTITUTION_ADMIN, Role.INSTITUTION_EDITOR) for r, _ in roles
+            ),
+            "interop": any(
+                r in (Role.PLATFORM_ADMIN, Role.INSTITUTION_ADMIN, Role.INSTITUTION_EDITOR) for r, _ in roles
+            ),
+            "inbox": any(r != Role.PLATFORM_ADMIN for r, _ in roles),
+            "documents": bool(roles),
         },
     }

@@ -32,6 +32,7 @@ from .errors import ErrorItem, error_body
 from .middleware import client_ip
 
 API_PREFIX = "/api/v1/"
+API_PREFIXES = (API_PREFIX, "/v2/")
 API_SCOPE = "api"
 
 _clock = time.time  # replaced in tests to cross a window boundary without sleeping
@@ -117,13 +118,14 @@ def rate_limit(
 
 
 class ApiRateLimitMiddleware:
-    """One budget per client IP for the whole public API under /api/v1/ (scope ``api``)."""
+    """One budget per client IP for the public APIs (scope ``api``): /api/v1/ and the GOV.UK
+    Notify-compatible /v2/ (the interoperability mediator has its own per-consumer limit)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(API_PREFIX):
+        if request.path.startswith(API_PREFIXES):
             refused = check(request, API_SCOPE, 300, 60)
             if refused is not None:
                 return refused

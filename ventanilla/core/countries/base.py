@@ -166,6 +166,9 @@ class CountryPack:
     demo_dir: str
     thousands_separator: str = "."
     decimal_separator: str = ","
+    #: With NOTIFY_ON_OPEN_OR_DAYS: business days after delivery when an unopened notification is deemed
+    #: notified (0 with NOTIFY_ON_DELIVERY).
+    notification_deemed_business_days: int = 0
 
     def __post_init__(self) -> None:
         """Check the pack's internal consistency (fail fast at import time)."""

@@ -384,5 +384,6 @@ PACK = CountryPack(
     departments=DEPARTMENTS,
     document_types=DOCUMENT_TYPES,
     notification_effect_rule=NOTIFY_ON_OPEN_OR_DAYS,
+    notification_deemed_business_days=5,
     demo_dir="py",
 )

@@ -81,7 +81,10 @@ def test_production_keeps_shared_state_in_redis_and_logs_json(prod_env: dict[str
     wired = json.loads(result.stdout)
     assert wired["cache"] == ["django.core.cache.backends.redis.RedisCache", "redis://cache.interna:6379/3"]
     assert wired["session"] == "django.contrib.sessions.backends.cached_db"
-    assert wired["tasks"] == {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default", "email"]}
+    assert wired["tasks"] == {
+        "BACKEND": "django_tasks_rq.RQBackend",
+        "QUEUES": ["default", "email", "webhooks"],
+    }
     assert wired["rq"] == {"default": "redis://cache.interna:6379/3", "email": "redis://cache.interna:6379/3"}
     assert wired["rq_app"] is True
     assert wired["log"] == "ventanilla.core.logging.JsonFormatter"
