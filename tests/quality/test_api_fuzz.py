@@ -67,6 +67,9 @@ PUBLIC_OPERATIONS = {
     # Public verification of signed documents (issue 6): anyone holding a document may check it.
     "document_verification_get",
     "document_verification_copy",
+    # The public interoperability catalogue (issue 7): services without secrets or base URLs.
+    "interop_service_list",
+    "interop_service_get",
 }
 
 
