@@ -10,9 +10,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import EmailValidator
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from .definitions import FILE_TYPES, field_visible

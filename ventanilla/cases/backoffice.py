@@ -30,6 +30,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ventanilla.catalog import selectors as catalog_selectors
@@ -69,7 +70,7 @@ View = Callable[..., HttpResponse]
 # --------------------------------------------------------------------------------------------------------
 
 
-def _staff_page(check: Callable[[Any], bool], message: str) -> Callable[[View], View]:
+def _staff_page(check: Callable[[Any], bool], message: Any) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -83,14 +84,18 @@ def _staff_page(check: Callable[[Any], bool], message: str) -> Callable[[View], 
 
 
 case_staff = _staff_page(
-    lambda u: bool(selectors.staff_institution_ids(u)), "Esta sección es para el personal de atención."
+    lambda u: bool(selectors.staff_institution_ids(u)),
+    gettext_lazy("Esta sección es para el personal de atención."),
 )
 supervisors = _staff_page(
-    lambda u: bool(selectors.dashboard_institution_ids(u)), "Esta sección es para supervisores de atención."
+    lambda u: bool(selectors.dashboard_institution_ids(u)),
+    gettext_lazy("Esta sección es para supervisores de atención."),
 )
 definition_editors = _staff_page(
-    lambda u: selectors.definition_institution_ids(u) is None or bool(selectors.definition_institution_ids(u)),
-    "Esta sección es para editores de trámites.",
+    lambda u: (
+        selectors.definition_institution_ids(u) is None or bool(selectors.definition_institution_ids(u))
+    ),
+    gettext_lazy("Esta sección es para editores de trámites."),
 )
 
 
@@ -102,7 +107,9 @@ def _case_or_404(request: HttpRequest, code: str) -> Case:
 
 
 def _institution_choices(ids: set[int]) -> list[tuple[int, str]]:
-    return [(i.pk, i.name) for i in Institution.objects.filter(pk__in=ids).order_by("name").only("pk", "name")]
+    return [
+        (i.pk, i.name) for i in Institution.objects.filter(pk__in=ids).order_by("name").only("pk", "name")
+    ]
 
 
 def _staff_people(institution_id: int) -> list[tuple[int, str]]:
@@ -124,7 +131,7 @@ def _staff_people(institution_id: int) -> list[tuple[int, str]]:
 # Work queue
 # --------------------------------------------------------------------------------------------------------
 
-DUE_LABELS = {"vencido": _("Vencido"), "por_vencer": _("Por vencer")}
+DUE_LABELS = {"vencido": gettext_lazy("Vencido"), "por_vencer": gettext_lazy("Por vencer")}
 
 
 @case_staff
@@ -133,7 +140,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     institutions = selectors.staff_institution_ids(request.user)
     offices = [
         (o.pk, o.name)
-        for o in Office.objects.filter(institution_id__in=institutions, is_active=True).order_by("name").only("pk", "name")
+        for o in Office.objects.filter(institution_id__in=institutions, is_active=True)
+        .order_by("name")
+        .only("pk", "name")
     ]
     procedures = [
         (p.pk, p.name)
@@ -155,8 +164,17 @@ def queue(request: HttpRequest) -> HttpResponse:
             channel=data["canal"],
         )
     today = timezone.localdate()
-    items, pager = paginate(request, selectors.case_queue(actor=request.user, filters=filters, today=today), PAGE_SIZE)
-    rows = [(case, selectors.due_flag(case, today), (case.definition.step(case.current_step) or {}).get("name", case.current_step)) for case in items]
+    items, pager = paginate(
+        request, selectors.case_queue(actor=request.user, filters=filters, today=today), PAGE_SIZE
+    )
+    rows = [
+        (
+            case,
+            selectors.due_flag(case, today),
+            (case.definition.step(case.current_step) or {}).get("name", case.current_step),
+        )
+        for case in items
+    ]
     return render(
         request,
         "cases/backoffice/queue.html",
@@ -201,9 +219,12 @@ def _render_case(
 ) -> HttpResponse:
     offices = [
         (o.code, o.name)
-        for o in Office.objects.filter(institution_id=case.institution_id, is_active=True).order_by("name").only("code", "name")
+        for o in Office.objects.filter(institution_id=case.institution_id, is_active=True)
+        .order_by("name")
+        .only("code", "name")
     ]
     step = case.definition.step(case.current_step) if case.current_step else None
+    labels = dict(Case.Status.choices)
     context = {
         "case": case,
         "step": step,
@@ -211,7 +232,10 @@ def _render_case(
         "due_labels": DUE_LABELS,
         "answers": answer_rows(case.definition.spec, case.data),
         "files": selectors.case_files(case),
-        "timeline": selectors.case_timeline(case, internal=True),
+        "timeline": [
+            (event, labels.get(event.from_status, ""), labels.get(event.to_status, ""))
+            for event in selectors.case_timeline(case, internal=True)
+        ],
         "actions": _action_forms(case, offices),
         "people": _staff_people(case.institution_id) if case.is_open else [],
         "note_form": note_form or NoteForm(),
@@ -220,7 +244,9 @@ def _render_case(
         "posted": posted or {},
         "is_mine": case.assigned_to_id == request.user.pk,
     }
-    status = error.status if error is not None else (400 if note_form is not None and note_form.errors else 200)
+    status = (
+        error.status if error is not None else (400 if note_form is not None and note_form.errors else 200)
+    )
     return render(request, "cases/backoffice/case.html", context, status=status)
 
 
@@ -245,7 +271,9 @@ def staff_transition(request: HttpRequest, code: str) -> HttpResponse:
     case = _case_or_404(request, code)
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        return _render_case(request, case, error=DomainError(message=_("Solicitud incompleta: recargue la página.")))
+        return _render_case(
+            request, case, error=DomainError(message=_("Solicitud incompleta: recargue la página."))
+        )
     data = form.cleaned_data
     try:
         case = services.case_transition(
@@ -265,10 +293,13 @@ def staff_transition(request: HttpRequest, code: str) -> HttpResponse:
             posted={"reason": data["reason"], "office": data["office"]},
         )
     return _done(
-        request, case, _("Acción registrada: %(action)s. Estado: %(status)s.") % {
+        request,
+        case,
+        _("Acción registrada: %(action)s. Estado: %(status)s.")
+        % {
             "action": ACTION_LABELS[data["action"]],
             "status": case.get_status_display(),
-        }
+        },
     )
 
 
@@ -281,7 +312,9 @@ def staff_claim(request: HttpRequest, code: str) -> HttpResponse:
     if version is None:
         return _stale_form(request, case)
     try:
-        case = services.case_claim(actor=request.user, tracking_code=case.tracking_code or "", version=version)
+        case = services.case_claim(
+            actor=request.user, tracking_code=case.tracking_code or "", version=version
+        )
     except DomainError as exc:
         return _render_case(request, _case_or_404(request, code), error=exc)
     if request.POST.get("next") == "queue":
@@ -305,7 +338,10 @@ def staff_assign(request: HttpRequest, code: str) -> HttpResponse:
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     try:
         case = services.case_assign(
-            actor=request.user, tracking_code=case.tracking_code or "", version=form.cleaned_data["version"], user=user
+            actor=request.user,
+            tracking_code=case.tracking_code or "",
+            version=form.cleaned_data["version"],
+            user=user,
         )
     except DomainError as exc:
         return _render_case(request, _case_or_404(request, code), error=exc)
@@ -321,7 +357,9 @@ def staff_note(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         return _render_case(request, case, note_form=form)
     try:
-        services.case_note_add(actor=request.user, tracking_code=case.tracking_code or "", text=form.cleaned_data["text"])
+        services.case_note_add(
+            actor=request.user, tracking_code=case.tracking_code or "", text=form.cleaned_data["text"]
+        )
     except DomainError as exc:
         form.add_error_safely("text", exc.message)
         return _render_case(request, case, note_form=form)
@@ -336,7 +374,10 @@ def staff_file(request: HttpRequest, code: str, file_id: int) -> FileResponse:
     if stored is None:
         raise Http404(_("Archivo no encontrado."))
     response = FileResponse(
-        stored.file.open("rb"), content_type=stored.content_type, as_attachment=True, filename=stored.original_name
+        stored.file.open("rb"),
+        content_type=stored.content_type,
+        as_attachment=True,
+        filename=stored.original_name,
     )
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
@@ -377,6 +418,15 @@ def _assisted_procedures(user: Any) -> list[tuple[int, str]]:
     ]
 
 
+def _input_suffix(spec: dict[str, Any], name: str) -> str:
+    """Where the first input of a multi-input answer is (see cases/_answer_fields.html)."""
+    field = next((f for f in spec.get("fields", []) if f.get("name") == name), {})
+    kind = field.get("type")
+    if kind == "choice" and len(field.get("choices") or []) <= 4:
+        return "-1"
+    return {"address": "-department", "document": "-type", "multichoice": "-1", "yesno": "-1"}.get(kind, "")
+
+
 PERSON_FIELDS = {"document_type", "document_number", "document_complement", "first_names", "first_surname"}
 
 
@@ -390,7 +440,11 @@ def assisted_new(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "cases/backoffice/assisted_start.html",
-            {"start": start, "errors": form_summary(start) if start.is_bound else [], "has_procedures": bool(procedures)},
+            {
+                "start": start,
+                "errors": form_summary(start) if start.is_bound else [],
+                "has_procedures": bool(procedures),
+            },
             status=400 if start.is_bound else 200,
         )
     definition = selectors.definition_published(procedure_id=start.cleaned_data["tramite"])
@@ -435,9 +489,12 @@ def assisted_new(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("cases:assisted-done", code=case.tracking_code)
         summary = form_summary(person_form)
-        names = {f["name"]: f.get("label", f["name"]) for f in spec.get("fields", []) + spec.get("documents", [])}
+        names = {
+            f["name"]: f.get("label", f["name"]) for f in spec.get("fields", []) + spec.get("documents", [])
+        }
         summary += [
-            SummaryItem(str(names.get(name, name)), message, f"#id_{PREFIX}{name}") for name, message in answer_errors.items()
+            SummaryItem(str(names.get(name, name)), message, f"#id_{PREFIX}{name}{_input_suffix(spec, name)}")
+            for name, message in answer_errors.items()
         ]
     return render(
         request,
@@ -472,7 +529,9 @@ def _dashboard_data(request: HttpRequest) -> tuple[DashboardForm, selectors.Dash
     choices = _institution_choices(ids)
     form = DashboardForm(request.GET or None, institutions=choices)
     valid = form.is_valid() if form.is_bound else False
-    institution_id = (form.cleaned_data.get("institucion") if valid else None) or (choices[0][0] if choices else None)
+    institution_id = (form.cleaned_data.get("institucion") if valid else None) or (
+        choices[0][0] if choices else None
+    )
     if institution_id not in ids:
         raise Http404()
     date_from, date_to = form.period()
@@ -481,7 +540,8 @@ def _dashboard_data(request: HttpRequest) -> tuple[DashboardForm, selectors.Dash
     board = selectors.dashboard(institution_id=institution_id, date_from=date_from, date_to=date_to)
     if not form.is_bound:
         form = DashboardForm(
-            initial={"institucion": institution_id, "desde": date_from, "hasta": date_to}, institutions=choices
+            initial={"institucion": institution_id, "desde": date_from, "hasta": date_to},
+            institutions=choices,
         )
     return form, board, institution_id
 
@@ -490,7 +550,11 @@ def _dashboard_data(request: HttpRequest) -> tuple[DashboardForm, selectors.Dash
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, board, _institution = _dashboard_data(request)
-    context: dict[str, Any] = {"form": form, "board": board, "errors": form_summary(form) if form.is_bound else []}
+    context: dict[str, Any] = {
+        "form": form,
+        "board": board,
+        "errors": form_summary(form) if form.is_bound else [],
+    }
     if board is not None:
         context["status_max"] = max(board.by_status.values(), default=0)
         context["clerk_max"] = max((r.open for r in board.by_clerk), default=0)
@@ -498,7 +562,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context["channel_max"] = max((r.total for r in board.by_channel), default=0)
         context["query"] = request.GET.urlencode()
         context["total_rows"] = [board.total]
-    return render(request, "cases/backoffice/dashboard.html", context, status=200 if board is not None else 400)
+    return render(
+        request, "cases/backoffice/dashboard.html", context, status=200 if board is not None else 400
+    )
 
 
 CSV_HEADER = [
@@ -518,7 +584,7 @@ CSV_HEADER = [
 @supervisors
 @require_GET
 def dashboard_csv(request: HttpRequest) -> HttpResponse:
-    form, board, _institution = _dashboard_data(request)
+    _form, board, _institution = _dashboard_data(request)
     if board is None:
         return HttpResponse(_("Período inválido."), status=400, content_type="text/plain; charset=utf-8")
     out = io.StringIO()
@@ -559,7 +625,11 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
 def webhooks(request: HttpRequest) -> HttpResponse:
     ids = selectors.dashboard_institution_ids(request.user)
     choices = _institution_choices(ids)
-    form = WebhookForm(request.POST or None, institutions=choices, initial={"institution": choices[0][0] if choices else None})
+    form = WebhookForm(
+        request.POST or None,
+        institutions=choices,
+        initial={"institution": choices[0][0] if choices else None},
+    )
     secret = ""
     created: Webhook | None = None
     status = 200
@@ -567,7 +637,9 @@ def webhooks(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 created, secret = services.webhook_register(
-                    actor=request.user, institution_id=form.cleaned_data["institution"], url=form.cleaned_data["url"]
+                    actor=request.user,
+                    institution_id=form.cleaned_data["institution"],
+                    url=form.cleaned_data["url"],
                 )
                 form = WebhookForm(institutions=choices, initial={"institution": created.institution_id})
                 status = 201
@@ -576,7 +648,9 @@ def webhooks(request: HttpRequest) -> HttpResponse:
         if not secret:
             status = 400
     hooks = list(
-        Webhook.objects.filter(institution_id__in=ids).select_related("institution").order_by("-is_active", "-created_at")
+        Webhook.objects.filter(institution_id__in=ids)
+        .select_related("institution")
+        .order_by("-is_active", "-created_at")
     )
     deliveries = list(
         WebhookDelivery.objects.filter(webhook__institution_id__in=ids)
@@ -619,7 +693,13 @@ def webhook_disable(request: HttpRequest, webhook_id: int) -> HttpResponse:
 def definition_list(request: HttpRequest) -> HttpResponse:
     allowed = selectors.definition_institution_ids(request.user)
     procedures = catalog_selectors.procedures_for_institutions(allowed).prefetch_related(
-        Prefetch("definitions", queryset=ProcedureDefinition.objects.only("pk", "procedure_id", "version", "status", "updated_at").order_by("-version"), to_attr="case_definitions")
+        Prefetch(
+            "definitions",
+            queryset=ProcedureDefinition.objects.only(
+                "pk", "procedure_id", "version", "status", "updated_at"
+            ).order_by("-version"),
+            to_attr="case_definitions",
+        )
     )
     items, pager = paginate(request, procedures, PAGE_SIZE)
     rows = []
@@ -640,14 +720,24 @@ def _procedure_for_editor(request: HttpRequest, procedure_id: int) -> Any:
 
 
 def _editor_context(procedure: Any) -> dict[str, Any]:
-    versions = list(selectors.definition_versions(procedure_id=procedure.pk).select_related("created_by", "published_by"))
+    versions = list(
+        selectors.definition_versions(procedure_id=procedure.pk).select_related("created_by", "published_by")
+    )
     draft = next((v for v in versions if v.status == ProcedureDefinition.Status.DRAFT), None)
     published = next((v for v in versions if v.status == ProcedureDefinition.Status.PUBLISHED), None)
     offices = [
         (o.code, f"{o.name} ({o.code})")
-        for o in Office.objects.filter(institution_id=procedure.institution_id, is_active=True).order_by("name")
+        for o in Office.objects.filter(institution_id=procedure.institution_id, is_active=True).order_by(
+            "name"
+        )
     ]
-    return {"procedure": procedure, "versions": versions, "draft": draft, "published": published, "offices": offices}
+    return {
+        "procedure": procedure,
+        "versions": versions,
+        "draft": draft,
+        "published": published,
+        "offices": offices,
+    }
 
 
 def _render_editor(
@@ -697,7 +787,9 @@ def definition_edit(request: HttpRequest, procedure_id: int) -> HttpResponse:
         offices = _editor_context(procedure)["offices"]
         builder = DefinitionBuilder(spec=None, offices=offices, data=request.POST)
         if not builder.is_valid():
-            return _render_editor(request, procedure, builder=builder, problems=builder.form_errors(), status=400)
+            return _render_editor(
+                request, procedure, builder=builder, problems=builder.form_errors(), status=400
+            )
         spec = builder.to_spec()
         try:
             saved = services.definition_save(actor=request.user, procedure_id=procedure.pk, spec=spec)
@@ -710,7 +802,12 @@ def definition_edit(request: HttpRequest, procedure_id: int) -> HttpResponse:
         json_form = JsonForm(request.POST)
         if not json_form.is_valid():
             return _render_editor(
-                request, procedure, json_form=json_form, problems=form_summary(json_form), tab="json", status=400
+                request,
+                procedure,
+                json_form=json_form,
+                problems=form_summary(json_form),
+                tab="json",
+                status=400,
             )
         try:
             saved = services.definition_save(
@@ -719,7 +816,12 @@ def definition_edit(request: HttpRequest, procedure_id: int) -> HttpResponse:
         except DomainError as exc:
             items = exc.extra if exc.code == "invalid_definition" else exc.items()
             return _render_editor(
-                request, procedure, json_form=json_form, problems=_problem_summary(items), tab="json", status=400
+                request,
+                procedure,
+                json_form=json_form,
+                problems=_problem_summary(items),
+                tab="json",
+                status=400,
             )
         messages.success(request, _("Borrador guardado (versión %(v)s).") % {"v": saved.version})
         return redirect("cases:definition-edit", procedure_id=procedure.pk)
@@ -735,10 +837,15 @@ def definition_edit(request: HttpRequest, procedure_id: int) -> HttpResponse:
         try:
             published = services.definition_publish(actor=request.user, definition_id=draft.pk)
         except DomainError as exc:
-            return _render_editor(request, procedure, problems=_problem_summary(exc.items()), status=exc.status)
+            return _render_editor(
+                request, procedure, problems=_problem_summary(exc.items()), status=exc.status
+            )
         messages.success(
             request,
-            _("Se publicó la versión %(v)s. Las solicitudes ya presentadas siguen con la versión con que se presentaron.")
+            _(
+                "Se publicó la versión %(v)s. Las solicitudes ya presentadas siguen con la versión "
+                "con que se presentaron."
+            )
             % {"v": published.version},
         )
         return redirect("cases:definition-edit", procedure_id=procedure.pk)
@@ -746,7 +853,12 @@ def definition_edit(request: HttpRequest, procedure_id: int) -> HttpResponse:
         import_form = ImportForm(request.POST, request.FILES)
         if not import_form.is_valid():
             return _render_editor(
-                request, procedure, import_form=import_form, problems=form_summary(import_form), tab="json", status=400
+                request,
+                procedure,
+                import_form=import_form,
+                problems=form_summary(import_form),
+                tab="json",
+                status=400,
             )
         try:
             saved = services.definition_import(
@@ -755,12 +867,22 @@ def definition_edit(request: HttpRequest, procedure_id: int) -> HttpResponse:
         except DomainError as exc:
             items = exc.extra if exc.code == "invalid_definition" else exc.items()
             return _render_editor(
-                request, procedure, import_form=import_form, problems=_problem_summary(items), tab="json", status=400
+                request,
+                procedure,
+                import_form=import_form,
+                problems=_problem_summary(items),
+                tab="json",
+                status=400,
             )
-        messages.success(request, _("Definición importada como borrador (versión %(v)s).") % {"v": saved.version})
+        messages.success(
+            request, _("Definición importada como borrador (versión %(v)s).") % {"v": saved.version}
+        )
         return redirect("cases:definition-edit", procedure_id=procedure.pk)
     return _render_editor(
-        request, procedure, problems=[SummaryItem(_("Acción"), _("Acción desconocida."), "#acciones")], status=400
+        request,
+        procedure,
+        problems=[SummaryItem(_("Acción"), _("Acción desconocida."), "#acciones")],
+        status=400,
     )
 
 
@@ -790,7 +912,9 @@ urlpatterns = [
     path("gestion/expedientes/panel/", dashboard, name="dashboard"),
     path("gestion/expedientes/panel.csv", dashboard_csv, name="dashboard-csv"),
     path("gestion/expedientes/webhooks/", webhooks, name="webhooks"),
-    path("gestion/expedientes/webhooks/<int:webhook_id>/desactivar/", webhook_disable, name="webhook-disable"),
+    path(
+        "gestion/expedientes/webhooks/<int:webhook_id>/desactivar/", webhook_disable, name="webhook-disable"
+    ),
     path("gestion/expedientes/<str:code>/", staff_case, name="staff-case"),
     path("gestion/expedientes/<str:code>/accion/", staff_transition, name="staff-transition"),
     path("gestion/expedientes/<str:code>/tomar/", staff_claim, name="staff-claim"),
@@ -801,7 +925,8 @@ urlpatterns = [
     path("gestion/definiciones/", definition_list, name="definition-list"),
     path("gestion/definiciones/<int:procedure_id>/", definition_edit, name="definition-edit"),
     path(
-        "gestion/definiciones/<int:procedure_id>/v<int:version>.json", definition_export, name="definition-export"
+        "gestion/definiciones/<int:procedure_id>/v<int:version>.json",
+        definition_export,
+        name="definition-export",
     ),
 ]
-

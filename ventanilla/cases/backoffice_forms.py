@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from ventanilla.core.errors import ErrorItem
 
-from .definitions import ACTION_LABELS, ACTIONS, FIELD_TYPES, FILE_TYPES, PERSON_PREFILL
+from .definitions import ACTION_LABELS, ACTIONS, FIELD_TYPES, FILE_TYPES
 from .models import Case
 
 # --------------------------------------------------------------------------------------------------------
@@ -87,20 +87,30 @@ def form_summary(form: forms.Form) -> list[SummaryItem]:
 # Work queue and case actions
 # --------------------------------------------------------------------------------------------------------
 
-OPEN_LIKE_STATUSES = [(v, label) for v, label in Case.Status.choices if v not in (Case.Status.DRAFT, Case.Status.EXPIRED)]
+OPEN_LIKE_STATUSES = [
+    (v, label) for v, label in Case.Status.choices if v not in (Case.Status.DRAFT, Case.Status.EXPIRED)
+]
 
 
 class QueueFilterForm(UswdsForm):
     q = forms.CharField(
         label=gettext_lazy("Código de seguimiento o número de documento"), required=False, max_length=30
     )
-    oficina = forms.TypedChoiceField(label=gettext_lazy("Oficina"), required=False, coerce=int, empty_value=None)
-    tramite = forms.TypedChoiceField(label=gettext_lazy("Trámite"), required=False, coerce=int, empty_value=None)
+    oficina = forms.TypedChoiceField(
+        label=gettext_lazy("Oficina"), required=False, coerce=int, empty_value=None
+    )
+    tramite = forms.TypedChoiceField(
+        label=gettext_lazy("Trámite"), required=False, coerce=int, empty_value=None
+    )
     estado = forms.ChoiceField(label=gettext_lazy("Estado"), required=False)
     plazo = forms.ChoiceField(
         label=gettext_lazy("Plazo"),
         required=False,
-        choices=[("", gettext_lazy("Todos")), ("soon", gettext_lazy("Por vencer")), ("overdue", gettext_lazy("Vencidos"))],
+        choices=[
+            ("", gettext_lazy("Todos")),
+            ("soon", gettext_lazy("Por vencer")),
+            ("overdue", gettext_lazy("Vencidos")),
+        ],
     )
     canal = forms.ChoiceField(label=gettext_lazy("Canal"), required=False)
     mios = forms.BooleanField(label=gettext_lazy("Solo asignados a mí"), required=False)
@@ -109,10 +119,10 @@ class QueueFilterForm(UswdsForm):
         self, *args: Any, offices: list[tuple[int, str]], procedures: list[tuple[int, str]], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["oficina"].choices = [("", _("Todas"))] + offices
-        self.fields["tramite"].choices = [("", _("Todos"))] + procedures
-        self.fields["estado"].choices = [("", _("Abiertos (en trámite u observados)"))] + OPEN_LIKE_STATUSES
-        self.fields["canal"].choices = [("", _("Todos"))] + list(Case.Channel.choices)
+        self.fields["oficina"].choices = [("", _("Todas")), *offices]
+        self.fields["tramite"].choices = [("", _("Todos")), *procedures]
+        self.fields["estado"].choices = [("", _("Abiertos (en trámite u observados)")), *OPEN_LIKE_STATUSES]
+        self.fields["canal"].choices = [("", _("Todos")), *list(Case.Channel.choices)]
 
 
 class VersionedForm(UswdsForm):
@@ -121,16 +131,20 @@ class VersionedForm(UswdsForm):
 
 class TransitionForm(VersionedForm):
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS], widget=forms.HiddenInput)
-    reason = forms.CharField(label=gettext_lazy("Motivo"), required=False, max_length=4000, widget=forms.Textarea)
+    reason = forms.CharField(
+        label=gettext_lazy("Motivo"), required=False, max_length=4000, widget=forms.Textarea
+    )
     office = forms.CharField(label=gettext_lazy("Oficina de destino"), required=False, max_length=40)
 
 
 class AssignForm(VersionedForm):
-    user = forms.TypedChoiceField(label=gettext_lazy("Asignar a"), coerce=int, empty_value=None, required=False)
+    user = forms.TypedChoiceField(
+        label=gettext_lazy("Asignar a"), coerce=int, empty_value=None, required=False
+    )
 
     def __init__(self, *args: Any, people: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].choices = [("", _("Sin asignar"))] + people
+        self.fields["user"].choices = [("", _("Sin asignar")), *people]
 
 
 class NoteForm(UswdsForm):
@@ -146,7 +160,10 @@ class NoteForm(UswdsForm):
 # Assisted channels (counter, phone)
 # --------------------------------------------------------------------------------------------------------
 
-ASSISTED_CHANNELS = [(Case.Channel.COUNTER.value, Case.Channel.COUNTER.label), (Case.Channel.PHONE.value, Case.Channel.PHONE.label)]
+ASSISTED_CHANNELS = [
+    (Case.Channel.COUNTER.value, Case.Channel.COUNTER.label),
+    (Case.Channel.PHONE.value, Case.Channel.PHONE.label),
+]
 
 
 class AssistedStartForm(UswdsForm):
@@ -155,7 +172,7 @@ class AssistedStartForm(UswdsForm):
 
     def __init__(self, *args: Any, procedures: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tramite"].choices = [("", _("- Elija -"))] + procedures
+        self.fields["tramite"].choices = [("", _("- Elija -")), *procedures]
 
 
 class PersonForm(UswdsForm):
@@ -185,9 +202,15 @@ class PersonForm(UswdsForm):
 
 
 class DashboardForm(UswdsForm):
-    institucion = forms.TypedChoiceField(label=gettext_lazy("Institución"), coerce=int, required=False, empty_value=None)
-    desde = forms.DateField(label=gettext_lazy("Desde"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    hasta = forms.DateField(label=gettext_lazy("Hasta"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    institucion = forms.TypedChoiceField(
+        label=gettext_lazy("Institución"), coerce=int, required=False, empty_value=None
+    )
+    desde = forms.DateField(
+        label=gettext_lazy("Desde"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    hasta = forms.DateField(
+        label=gettext_lazy("Hasta"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args: Any, institutions: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -211,7 +234,9 @@ class WebhookForm(UswdsForm):
     url = forms.URLField(
         label=gettext_lazy("URL del sistema que recibe los avisos"),
         max_length=500,
-        help_text=gettext_lazy("Debe usar HTTPS. Recibirá un POST firmado (HMAC-SHA256) con cada cambio de estado."),
+        help_text=gettext_lazy(
+            "Debe usar HTTPS. Recibirá un POST firmado (HMAC-SHA256) con cada cambio de estado."
+        ),
         assume_scheme="https",
     )
 
@@ -235,7 +260,6 @@ PREFILL_CHOICES = [
     ("person.mobile", gettext_lazy("Celular")),
     ("person.birth_date", gettext_lazy("Fecha de nacimiento")),
 ]
-assert {v for v, _l in PREFILL_CHOICES if v} == PERSON_PREFILL  # noqa: S101 - keep the list complete
 
 _CHOICE_LINE = re.compile(r"^\s*([^|]+?)\s*(?:\|\s*(.*?)\s*)?$")
 
@@ -290,7 +314,9 @@ class FieldRowForm(RowForm):
     min_length = forms.IntegerField(label=gettext_lazy("Largo mínimo"), min_value=0, required=False)
     max_length = forms.IntegerField(label=gettext_lazy("Largo máximo"), min_value=1, required=False)
     pattern = forms.CharField(label=gettext_lazy("Expresión regular"), max_length=200, required=False)
-    pattern_message = forms.CharField(label=gettext_lazy("Mensaje si no cumple"), max_length=200, required=False)
+    pattern_message = forms.CharField(
+        label=gettext_lazy("Mensaje si no cumple"), max_length=200, required=False
+    )
     accept = forms.MultipleChoiceField(
         label=gettext_lazy("Archivos admitidos"),
         choices=FILE_TYPE_CHOICES,
@@ -435,7 +461,9 @@ class StepRowForm(RowForm):
     code = forms.CharField(label=gettext_lazy("Código"), max_length=40, required=False)
     name = forms.CharField(label=gettext_lazy("Nombre del paso"), max_length=200, required=False)
     office = forms.ChoiceField(label=gettext_lazy("Oficina que actúa"), required=False)
-    sla_days = forms.IntegerField(label=gettext_lazy("Plazo (días hábiles)"), min_value=0, max_value=365, required=False)
+    sla_days = forms.IntegerField(
+        label=gettext_lazy("Plazo (días hábiles)"), min_value=0, max_value=365, required=False
+    )
 
     def __init__(self, *args: Any, offices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -485,7 +513,11 @@ class TransitionRowForm(RowForm):
 
     @staticmethod
     def initial_from(item: dict[str, Any]) -> dict[str, Any]:
-        return {"action": item.get("action", "approve"), "source": item.get("from", ""), "target": item.get("to") or ""}
+        return {
+            "action": item.get("action", "approve"),
+            "source": item.get("from", ""),
+            "target": item.get("to") or "",
+        }
 
     def to_item(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -513,14 +545,16 @@ class GeneralForm(UswdsForm):
     observation_days = forms.IntegerField(
         label=gettext_lazy("Plazo para corregir una observación (días hábiles)"), min_value=1, max_value=90
     )
-    resolution_title = forms.CharField(label=gettext_lazy("Título de la resolución"), max_length=200, required=False)
+    resolution_title = forms.CharField(
+        label=gettext_lazy("Título de la resolución"), max_length=200, required=False
+    )
     resolution_body = forms.CharField(
         label=gettext_lazy("Texto de la resolución"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=gettext_lazy(
-            "Puede usar {{ codigo }}, {{ fecha }}, {{ tramite }}, {{ institucion }}, {{ solicitante.nombre }}, "
-            "{{ solicitante.documento }} y {{ nombre_de_un_campo }}."
+            "Puede usar {{ codigo }}, {{ fecha }}, {{ tramite }}, {{ institucion }}, "
+            "{{ solicitante.nombre }}, {{ solicitante.documento }} y {{ nombre_de_un_campo }}."
         ),
     )
 
@@ -545,7 +579,10 @@ class GeneralForm(UswdsForm):
             spec["fee"] = None
         spec["min_assurance"] = data["min_assurance"]
         spec["observation_days"] = data["observation_days"]
-        spec["resolution"] = {"title": data["resolution_title"].strip(), "body": data["resolution_body"].strip()}
+        spec["resolution"] = {
+            "title": data["resolution_title"].strip(),
+            "body": data["resolution_body"].strip(),
+        }
 
 
 class JsonForm(UswdsForm):
@@ -589,13 +626,17 @@ EXTRA_ROWS = 2
 class DefinitionBuilder:
     """The builder's forms: one general form and one formset per list in the spec."""
 
-    def __init__(self, *, spec: dict[str, Any] | None, offices: list[tuple[str, str]], data: Any = None) -> None:
+    def __init__(
+        self, *, spec: dict[str, Any] | None, offices: list[tuple[str, str]], data: Any = None
+    ) -> None:
         spec = spec if isinstance(spec, dict) else {}
         self.bound = data is not None
         self.general = GeneralForm(data=data, initial=GeneralForm.initial_from(spec))
         self.formsets: dict[str, forms.BaseFormSet] = {}
         for key, (form_class, prefix, _label) in SECTIONS.items():
-            formset_class = forms.formset_factory(form_class, extra=EXTRA_ROWS, can_delete=True, can_order=True)
+            formset_class = forms.formset_factory(
+                form_class, extra=EXTRA_ROWS, can_delete=True, can_order=True
+            )
             items = spec.get(key) if isinstance(spec.get(key), list) else []
             initial = [form_class.initial_from(i) for i in items if isinstance(i, dict)]  # type: ignore[attr-defined]
             kwargs: dict[str, Any] = {"form_kwargs": {"offices": offices}} if key == "steps" else {}

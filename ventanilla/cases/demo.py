@@ -31,7 +31,7 @@ def _choices(*pairs: tuple[str, str]) -> list[dict[str, str]]:
     return [{"value": v, "label": label} for v, label in pairs]
 
 
-def _antecedentes(institution: str, office: str, authority: str) -> dict[str, Any]:
+def _antecedentes(institution: str, office: str, authority: str, civil_registry: str) -> dict[str, Any]:
     return {
         "fields": [
             {
@@ -84,7 +84,17 @@ def _antecedentes(institution: str, office: str, authority: str) -> dict[str, An
                 "prefill": "person.email",
             },
         ],
-        "documents": [],
+        # The State already has it: fetched from the civil registry through the mediator when it answers.
+        "documents": [
+            {
+                "name": "cedula",
+                "label": "Cédula de identidad (anverso y reverso)",
+                "required": True,
+                "accept": ["pdf", "jpg", "png"],
+                "max_size_mb": 5,
+                "registry": {"service": civil_registry, "path": "personas/{documento}"},
+            }
+        ],
         "fee": {"amount": "50.00", "concept": "Valor del certificado"},
         "min_assurance": "verificado",
         "observation_days": 5,
@@ -341,7 +351,12 @@ def demo_definitions() -> list[tuple[str, dict[str, Any]]]:
     return [
         (
             "certificado-de-antecedentes-penales",
-            _antecedentes("REJAP", "REJAP-SEDE", "El Registro Judicial de Antecedentes Penales (REJAP)"),
+            _antecedentes(
+                "REJAP",
+                "REJAP-SEDE",
+                "El Registro Judicial de Antecedentes Penales (REJAP)",
+                "SEGIP/REGISTRO-CIVIL/personas",
+            ),
         ),
         ("licencia-de-funcionamiento", _licencia("GAMLP-SEDE", "L", "La Paz", "150.00")),
         ("inscripcion-empresa-unipersonal", _empresa("SEPREC-SEDE", "NIT", r"\d{5,12}")),

@@ -189,52 +189,75 @@ def _person_values(person: Any) -> dict[str, Any]:
     }
 
 
-def _consumer(case: Case) -> str:
-    return f"{case.institution.code}/EXPEDIENTES"
+@dataclass
+class RegistryFindings:
+    """What public registries already said about the applicant: answers for fields, and the registry's
+    own record standing in for a document the citizen would otherwise upload."""
+
+    answers: dict[str, Any]
+    documents: dict[str, bytes]
 
 
-def _registry_prefill(case: Case, person: Any, actor: Any) -> dict[str, Any]:
-    """Answers and documents the State already has, fetched through the interoperability mediator.
-    A refusal or an unavailable registry leaves the field for the citizen to fill."""
-    spec = case.definition.spec
-    wanted = [f for f in spec.get("fields", []) if isinstance(f.get("prefill"), dict)]
-    if not wanted:
-        return {}
-    try:
-        from ventanilla.interop.services import registry_query
-    except ImportError:  # pragma: no cover - interop not installed
-        return {}
-    answers: dict[str, Any] = {}
+def _registry_lookups(
+    definition: ProcedureDefinition, *, document_type: str, number: str, complement: str, actor: Any
+) -> RegistryFindings:
+    """Ask the registries named in the definition, through the interoperability mediator (rights, consent,
+    message log, «¿Quién usó mis datos?»), as the institution's EXPEDIENTES subsystem. A refusal or an
+    unavailable registry leaves the field or document for the citizen: never an error here. Called
+    before the draft's transaction opens, so no database transaction waits on the HTTP call."""
+    spec = definition.spec
+    fields = [f for f in spec.get("fields", []) if isinstance(f.get("prefill"), dict)]
+    documents = [d for d in spec.get("documents", []) if isinstance(d.get("registry"), dict)]
+    findings = RegistryFindings({}, {})
+    if not fields and not documents:
+        return findings
+    from ventanilla.interop.services import registry_query
+
+    full = f"{document_type}-{number}" + (f"-{complement}" if complement else "")
+    variables = {
+        "document": number,
+        "document_type": document_type,
+        "complement": complement,
+        "documento": full,
+    }
     cache: dict[tuple[str, str], Any] = {}
-    for field in wanted:
-        source = field["prefill"]
-        path = str(source.get("path", "")).format(document=person.document_number, **_plain(case.data))
-        key = (source["service"], path)
+
+    def ask(source: dict[str, Any]) -> Any:
+        try:
+            path = str(source.get("path", "")).format(**variables)
+        except (KeyError, IndexError, ValueError):
+            return None
+        key = (str(source["service"]), path)
         if key not in cache:
             try:
                 answer = registry_query(
                     actor=actor,
-                    client=_consumer(case),
-                    service=source["service"],
+                    client=f"{definition.institution.code}/EXPEDIENTES",
+                    service=key[0],
                     path=path,
-                    purpose=_("Trámite: %(name)s") % {"name": case.procedure.name},
-                    subject=person.document_number,
+                    purpose=_("Trámite: %(name)s") % {"name": definition.procedure.name},
+                    subject=full,
                     user=getattr(actor, "username", ""),
                 )
                 cache[key] = answer.data if answer.status == 200 else None
             except DomainError:
                 cache[key] = None
-        data = cache[key]
-        if isinstance(data, dict) and data.get(source["key"]) not in (None, ""):
-            answers[field["name"]] = data[source["key"]]
-    return answers
+        return cache[key]
+
+    for field in fields:
+        data = ask(field["prefill"])
+        if isinstance(data, dict) and data.get(field["prefill"]["key"]) not in (None, ""):
+            findings.answers[field["name"]] = data[field["prefill"]["key"]]
+    for document in documents:
+        data = ask(document["registry"])
+        if isinstance(data, dict) and data:
+            findings.documents[document["name"]] = json.dumps(
+                data, ensure_ascii=False, sort_keys=True, indent=2
+            ).encode()
+    return findings
 
 
-def _plain(data: dict[str, Any]) -> dict[str, str]:
-    return {k: v for k, v in data.items() if isinstance(v, str)}
-
-
-def _prefill(case: Case, person: Any, actor: Any) -> None:
+def _prefill(case: Case, person: Any, findings: RegistryFindings) -> None:
     values = _person_values(person)
     data: dict[str, Any] = {}
     prefilled: dict[str, str] = {}
@@ -243,11 +266,28 @@ def _prefill(case: Case, person: Any, actor: Any) -> None:
         if isinstance(source, str) and values.get(source):
             data[field["name"]] = values[source]
             prefilled[field["name"]] = "persona"
-    for name, value in _registry_prefill(case, person, actor).items():
+    for name, value in findings.answers.items():
         data[name] = value
+        prefilled[name] = "registro"
+    for name in findings.documents:
         prefilled[name] = "registro"
     case.data = data
     case.prefilled = prefilled
+
+
+def _store_registry_documents(case: Case, findings: RegistryFindings) -> None:
+    for name, content in findings.documents.items():
+        stored = CaseFile(
+            case=case,
+            name=name,
+            original_name=f"{name}-registro.json",
+            content_type="application/json",
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            source=CaseFile.Source.REGISTRY,
+        )
+        stored.file.save(f"{case.uuid}-{name}.json", ContentFile(content), save=False)
+        stored.save()
 
 
 def draft_start(
@@ -282,6 +322,13 @@ def draft_start(
         existing = selectors.draft_existing(person_id=person.pk, procedure_id=procedure_id)
         if existing is not None:
             return existing
+    findings = _registry_lookups(
+        definition,
+        document_type=person.document_type,
+        number=person.document_number,
+        complement=person.document_complement,
+        actor=actor,
+    )
     with transaction.atomic():
         case = Case(
             definition=definition,
@@ -292,8 +339,9 @@ def draft_start(
             channel=channel,
             draft_expires_at=timezone.now() + dt.timedelta(days=settings.CASES_DRAFT_TTL_DAYS),
         )
-        _prefill(case, person, actor)
+        _prefill(case, person, findings)
         case.save()
+        _store_registry_documents(case, findings)
         CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.CREATED, actor=actor, to_status=case.status)
         audit_record(
             actor=actor,
@@ -921,7 +969,7 @@ def observations_expire(*, today: dt.date | None = None) -> int:
     for pk in ids:
         with transaction.atomic():
             case = (
-                Case.objects.select_for_update()
+                Case.objects.select_for_update(of=("self",))
                 .select_related("procedure", "institution", "office")
                 .get(pk=pk)
             )

@@ -230,9 +230,9 @@ def case_document(request: HttpRequest, code: str, which: str) -> FileResponse:
 
 
 def pdf_response(document: Any, filename: str) -> FileResponse:
-    from ventanilla.documents.selectors import document_content
-
     import io
+
+    from ventanilla.documents.selectors import document_content
 
     response = FileResponse(
         io.BytesIO(document_content(document)),

@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from conftest import login, member
 from ventanilla.core.models import Institution, Office, Role
-from ventanilla.identity.tests.conftest import make_citizen
+from ventanilla.identity.tests.conftest import check_page, make_citizen
+
+__all__ = ["check_page"]  # the page checker fixture (one h1, labels, no inline style/handlers)
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

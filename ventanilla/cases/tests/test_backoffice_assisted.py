@@ -40,19 +40,27 @@ def person(number: str) -> Any:
     return person_find_by_document(document=document)
 
 
-def test_start_page_lists_my_published_procedures(clerk_a_client: Any, clerk_b_client: Any, definition_a: Any) -> None:
+def test_start_page_lists_my_published_procedures(
+    clerk_a_client: Any, clerk_b_client: Any, definition_a: Any
+) -> None:
     response = clerk_a_client.get(reverse("cases:assisted-new"))
     assert response.status_code == 200
     assert definition_a.procedure.name in response.content.decode()
     response = clerk_b_client.get(reverse("cases:assisted-new"))
     assert definition_a.procedure.name not in response.content.decode()
     # choosing it shows the person block and the dynamic form
-    response = clerk_a_client.get(reverse("cases:assisted-new"), {"tramite": definition_a.procedure_id, "canal": "telefono"})
+    response = clerk_a_client.get(
+        reverse("cases:assisted-new"), {"tramite": definition_a.procedure_id, "canal": "telefono"}
+    )
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'name="p-document_number"' in html and 'name="f-nombre_local"' in html and 'name="f-croquis"' in html
+    assert (
+        'name="p-document_number"' in html and 'name="f-nombre_local"' in html and 'name="f-croquis"' in html
+    )
     # another institution's procedure is not a choice
-    response = clerk_b_client.get(reverse("cases:assisted-new"), {"tramite": definition_a.procedure_id, "canal": "telefono"})
+    response = clerk_b_client.get(
+        reverse("cases:assisted-new"), {"tramite": definition_a.procedure_id, "canal": "telefono"}
+    )
     assert response.status_code == 400
     assert 'name="f-nombre_local"' not in response.content.decode()
 
@@ -61,7 +69,9 @@ def test_counter_filing_creates_unknown_person_and_records_channel(
     clerk_a: Any, clerk_a_client: Any, definition_a: Any
 ) -> None:
     assert person("3334445") is None
-    response = clerk_a_client.post(reverse("cases:assisted-new"), form_data(tramite=definition_a.procedure_id))
+    response = clerk_a_client.post(
+        reverse("cases:assisted-new"), form_data(tramite=definition_a.procedure_id)
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     case = Case.objects.get()
     assert response["Location"] == reverse("cases:assisted-done", args=[case.tracking_code])
@@ -101,14 +111,24 @@ def test_unknown_person_without_names_is_refused(clerk_a_client: Any, definition
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
-        (SimpleUploadedFile("croquis.pdf", b"GIF89a not a pdf", content_type="application/pdf"), "Tipo de archivo no admitido"),
-        (SimpleUploadedFile("croquis.pdf", PDF_BYTES + b"0" * (1024 * 1024 + 1), content_type="application/pdf"), "supera el tamaño máximo"),
+        (
+            SimpleUploadedFile("croquis.pdf", b"GIF89a not a pdf", content_type="application/pdf"),
+            "Tipo de archivo no admitido",
+        ),
+        (
+            SimpleUploadedFile(
+                "croquis.pdf", PDF_BYTES + b"0" * (1024 * 1024 + 1), content_type="application/pdf"
+            ),
+            "supera el tamaño máximo",
+        ),
     ],
 )
 def test_bad_upload_refused_with_field_message_and_nothing_written(
     clerk_a_client: Any, definition_a: Any, upload: Any, message: str
 ) -> None:
-    response = clerk_a_client.post(reverse("cases:assisted-new"), form_data(tramite=definition_a.procedure_id, **{"f-croquis": upload}))
+    response = clerk_a_client.post(
+        reverse("cases:assisted-new"), form_data(tramite=definition_a.procedure_id, **{"f-croquis": upload})
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert message in html
@@ -120,6 +140,16 @@ def test_bad_upload_refused_with_field_message_and_nothing_written(
     assert person("3334445") is None
 
 
+def test_missing_choice_links_to_its_first_radio(clerk_a_client: Any, definition_a: Any) -> None:
+    data = form_data(tramite=definition_a.procedure_id)
+    del data["f-rubro"]
+    response = clerk_a_client.post(reverse("cases:assisted-new"), data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'href="#id_f-rubro-1"' in html and 'id="id_f-rubro-1"' in html
+    assert Case.objects.count() == 0
+
+
 def test_bad_answers_refused_next_to_each_field(clerk_a_client: Any, definition_a: Any) -> None:
     data = form_data(tramite=definition_a.procedure_id, **{"f-nombre_local": "", "f-superficie": "mucho"})
     response = clerk_a_client.post(reverse("cases:assisted-new"), data)
@@ -127,6 +157,7 @@ def test_bad_answers_refused_next_to_each_field(clerk_a_client: Any, definition_
     html = response.content.decode()
     assert 'id="id_f-nombre_local-error"' in html and "Este dato es obligatorio." in html
     assert 'id="id_f-superficie-error"' in html and "Escriba un número." in html
+    assert 'href="#id_f-nombre_local"' in html
     assert Case.objects.count() == 0 and CaseFile.objects.count() == 0
 
 

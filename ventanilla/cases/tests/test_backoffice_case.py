@@ -47,7 +47,10 @@ def test_other_institution_gets_404_on_case_file_and_document(
     for url in urls:
         assert clerk_b_client.get(url).status_code == 404, url
     assert act(clerk_b_client, case, "approve").status_code == 404
-    assert clerk_b_client.post(reverse("cases:staff-note", args=[case.tracking_code]), {"text": "x"}).status_code == 404
+    assert (
+        clerk_b_client.post(reverse("cases:staff-note", args=[case.tracking_code]), {"text": "x"}).status_code
+        == 404
+    )
     case.refresh_from_db()
     assert case.current_step == "recepcion"
     # the clerk of A downloads the stored file as an attachment
@@ -103,7 +106,9 @@ def test_observe_requires_a_reason(clerk_a_client: Any, file_case: Any) -> None:
 
 def test_derive_to_another_office(clerk_a_client: Any, file_case: Any, second_office_a: Any) -> None:
     case = file_case()
-    assert act(clerk_a_client, case, "derive", reason="Corresponde a la zona norte").status_code == 400  # no office
+    assert (
+        act(clerk_a_client, case, "derive", reason="Corresponde a la zona norte").status_code == 400
+    )  # no office
     response = act(clerk_a_client, case, "derive", reason="Corresponde a la zona norte", office="INSTA-NORTE")
     assert response.status_code == 302
     case.refresh_from_db()
@@ -164,10 +169,13 @@ def test_resolve_issues_the_resolution(clerk_a_client: Any, file_case: Any) -> N
     assert b"".join(response.streaming_content).startswith(b"%PDF-")
 
 
-def test_assign_and_note_are_audited(clerk_a: Any, clerk_a2: Any, clerk_a_client: Any, file_case: Any) -> None:
+def test_assign_and_note_are_audited(
+    clerk_a: Any, clerk_a2: Any, clerk_a_client: Any, file_case: Any
+) -> None:
     case = file_case()
     response = clerk_a_client.post(
-        reverse("cases:staff-assign", args=[case.tracking_code]), {"version": case.version, "user": clerk_a2.pk}
+        reverse("cases:staff-assign", args=[case.tracking_code]),
+        {"version": case.version, "user": clerk_a2.pk},
     )
     assert response.status_code == 302
     case.refresh_from_db()
@@ -176,7 +184,9 @@ def test_assign_and_note_are_audited(clerk_a: Any, clerk_a2: Any, clerk_a_client
     assert entry.actor == clerk_a and entry.after == {"assigned_to": clerk_a2.pk}
     assert case.events.filter(kind=CaseEvent.Kind.ASSIGN, internal=True).exists()
 
-    response = clerk_a_client.post(reverse("cases:staff-note", args=[case.tracking_code]), {"text": "Llamar al solicitante"})
+    response = clerk_a_client.post(
+        reverse("cases:staff-note", args=[case.tracking_code]), {"text": "Llamar al solicitante"}
+    )
     assert response.status_code == 302
     assert AuditEntry.objects.filter(action="case.note", target_id=str(case.pk), actor=clerk_a).exists()
     note = case.events.get(kind=CaseEvent.Kind.NOTE)
@@ -195,7 +205,8 @@ def test_assign_to_someone_of_another_institution_is_refused(
 ) -> None:
     case = file_case()
     response = clerk_a_client.post(
-        reverse("cases:staff-assign", args=[case.tracking_code]), {"version": case.version, "user": clerk_b.pk}
+        reverse("cases:staff-assign", args=[case.tracking_code]),
+        {"version": case.version, "user": clerk_b.pk},
     )
     assert response.status_code == 400
     case.refresh_from_db()

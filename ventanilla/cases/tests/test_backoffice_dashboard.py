@@ -24,7 +24,14 @@ def known_set(bulk_cases: Any, clerk_a: Any, clerk_a2: Any) -> dict[str, Any]:
     today = timezone.localdate()
     ago = lambda days: now - dt.timedelta(days=days)  # noqa: E731
     # resolved in 4 days, within its due date
-    bulk_cases(1, status=Case.Status.RESOLVED, submitted_at=ago(10), closed_at=ago(6), due_date=today, assigned_to=clerk_a)
+    bulk_cases(
+        1,
+        status=Case.Status.RESOLVED,
+        submitted_at=ago(10),
+        closed_at=ago(6),
+        due_date=today,
+        assigned_to=clerk_a,
+    )
     # resolved in 2 days, after its due date
     bulk_cases(
         1,
@@ -36,7 +43,14 @@ def known_set(bulk_cases: Any, clerk_a: Any, clerk_a2: Any) -> dict[str, Any]:
         channel=Case.Channel.COUNTER,
     )
     # rejected in 3 days, within
-    bulk_cases(1, status=Case.Status.REJECTED, submitted_at=ago(5), closed_at=ago(2), due_date=today, assigned_to=clerk_a2)
+    bulk_cases(
+        1,
+        status=Case.Status.REJECTED,
+        submitted_at=ago(5),
+        closed_at=ago(2),
+        due_date=today,
+        assigned_to=clerk_a2,
+    )
     bulk_cases(1, status=Case.Status.ABANDONED, submitted_at=ago(20), closed_at=ago(1))
     # open: one overdue (clerk_a), one on time (unassigned, by phone), one observed (clerk_a)
     bulk_cases(1, submitted_at=ago(3), step_due_date=today - dt.timedelta(days=1), assigned_to=clerk_a)
@@ -60,7 +74,14 @@ def test_dashboard_numbers(supervisor_a_client: Any, known_set: Any) -> None:
         "Cerrado por abandono": 1,
     }
     total = board.total
-    assert (total.total, total.open, total.overdue, total.resolved, total.rejected, total.abandoned) == (7, 3, 1, 2, 1, 1)
+    assert (total.total, total.open, total.overdue, total.resolved, total.rejected, total.abandoned) == (
+        7,
+        3,
+        1,
+        2,
+        1,
+        1,
+    )
     assert total.avg_days == 3.0  # (4 + 2 + 3) / 3
     assert total.sla_percent == 66.7  # 2 of 3 closed within the due date
     clerks = {row.label: row for row in board.by_clerk}
@@ -96,13 +117,17 @@ def test_dashboard_csv(supervisor_a_client: Any, known_set: Any) -> None:
 
 
 def test_bad_period_is_refused(supervisor_a_client: Any, known_set: Any) -> None:
-    response = supervisor_a_client.get(reverse("cases:dashboard"), {"desde": "2026-05-01", "hasta": "2026-01-01"})
+    response = supervisor_a_client.get(
+        reverse("cases:dashboard"), {"desde": "2026-05-01", "hasta": "2026-01-01"}
+    )
     assert response.status_code == 400
     assert "posterior a la inicial" in response.content.decode()
     assert supervisor_a_client.get(reverse("cases:dashboard-csv"), {"desde": "nada"}).status_code == 400
 
 
-def test_dashboard_access(clerk_a_client: Any, institution_a: Any, institution_b: Any, known_set: Any) -> None:
+def test_dashboard_access(
+    clerk_a_client: Any, institution_a: Any, institution_b: Any, known_set: Any
+) -> None:
     assert clerk_a_client.get(reverse("cases:dashboard")).status_code == 403
     supervisor_b = login(member("supervisor_b", Role.SUPERVISOR, institution_b))
     response = supervisor_b.get(reverse("cases:dashboard"))

@@ -83,8 +83,6 @@ def test_builder_round_trip_saves_a_draft(bob: Any, bob_client: Any, definition_
     data = builder_post(definition_a.spec)
     data["campos-0-label"] = "Nombre comercial del local"
     response = bob_client.post(edit_url(procedure), data)
-    if response.status_code != 302:
-        import sys; sys.path.insert(0, "/tmp/cb"); import dbg; dbg.show(response)
     assert response.status_code == 302
     draft = ProcedureDefinition.objects.get(procedure=procedure, status=ProcedureDefinition.Status.DRAFT)
     assert draft.version == 2
@@ -105,11 +103,16 @@ def test_builder_round_trip_saves_a_draft(bob: Any, bob_client: Any, definition_
 def test_builder_adds_deletes_and_reorders_rows(bob_client: Any, definition_a: Any) -> None:
     data = builder_post(definition_a.spec)
     # a new field in the first empty row, placed first; delete "superficie"
-    data.update({"campos-4-name": "telefono", "campos-4-label": "Teléfono", "campos-4-type": "phone", "campos-4-ORDER": "0"})
+    data.update(
+        {
+            "campos-4-name": "telefono",
+            "campos-4-label": "Teléfono",
+            "campos-4-type": "phone",
+            "campos-4-ORDER": "0",
+        }
+    )
     data["campos-3-DELETE"] = "on"
     response = bob_client.post(edit_url(definition_a.procedure), data)
-    if response.status_code != 302:
-        import sys; sys.path.insert(0, "/tmp/cb"); import dbg; dbg.show(response)
     assert response.status_code == 302
     draft = ProcedureDefinition.objects.get(status=ProcedureDefinition.Status.DRAFT)
     assert [f["name"] for f in draft.spec["fields"]] == ["telefono", "nombre_local", "rubro", "detalle"]
@@ -118,8 +121,16 @@ def test_builder_adds_deletes_and_reorders_rows(bob_client: Any, definition_a: A
 def test_invalid_definition_is_refused_with_every_problem(bob_client: Any, definition_a: Any) -> None:
     data = builder_post(definition_a.spec)
     data["campos-1-name"] = "nombre_local"  # duplicate field name
-    data.update({"pasos-2-code": "archivo", "pasos-2-name": "Archivo", "pasos-2-sla_days": "1"})  # unreachable
-    data.update({"transiciones-7-action": "approve", "transiciones-7-source": "archivo", "transiciones-7-target": "nada"})
+    data.update(
+        {"pasos-2-code": "archivo", "pasos-2-name": "Archivo", "pasos-2-sla_days": "1"}
+    )  # unreachable
+    data.update(
+        {
+            "transiciones-7-action": "approve",
+            "transiciones-7-source": "archivo",
+            "transiciones-7-target": "nada",
+        }
+    )
     response = bob_client.post(edit_url(definition_a.procedure), data)
     assert response.status_code == 400
     html = response.content.decode()
@@ -135,16 +146,22 @@ def test_invalid_definition_is_refused_with_every_problem(bob_client: Any, defin
 
 def test_json_tab_saves_and_lists_problems(bob_client: Any, definition_a: Any) -> None:
     broken = spec(transitions=[{"action": "approve", "from": "recepcion", "to": "revision"}])
-    response = bob_client.post(edit_url(definition_a.procedure), {"op": "guardar_json", "json-spec": json.dumps(broken)})
+    response = bob_client.post(
+        edit_url(definition_a.procedure), {"op": "guardar_json", "json-spec": json.dumps(broken)}
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert "Ningún paso permite resolver el trámite." in html
     assert "El paso «revision» no tiene salida." in html
-    response = bob_client.post(edit_url(definition_a.procedure), {"op": "guardar_json", "json-spec": "{no es json"})
+    response = bob_client.post(
+        edit_url(definition_a.procedure), {"op": "guardar_json", "json-spec": "{no es json"}
+    )
     assert response.status_code == 400 and "No es JSON válido" in response.content.decode()
     assert not ProcedureDefinition.objects.filter(status=ProcedureDefinition.Status.DRAFT).exists()
     good = spec(observation_days=7)
-    response = bob_client.post(edit_url(definition_a.procedure), {"op": "guardar_json", "json-spec": json.dumps(good)})
+    response = bob_client.post(
+        edit_url(definition_a.procedure), {"op": "guardar_json", "json-spec": json.dumps(good)}
+    )
     assert response.status_code == 302
     assert ProcedureDefinition.objects.get(status=ProcedureDefinition.Status.DRAFT).spec == good
 
@@ -194,19 +211,28 @@ def test_export_import_round_trip(bob_client: Any, definition_a: Any, institutio
     assert "no contiene una definición" in response.content.decode()
 
 
-def test_platform_agency_edits_any_institution(agency_client: Any, procedure_b: Any, institution_b: Any) -> None:
+def test_platform_agency_edits_any_institution(
+    agency_client: Any, procedure_b: Any, institution_b: Any
+) -> None:
     from ventanilla.core.models import Office
 
     offices = [(o.code, o.name) for o in Office.objects.filter(institution=institution_b)]
-    definition = spec(steps=[{"code": "recepcion", "name": "Recepción", "office": "INSTB-SEDE", "sla_days": 2}])
-    definition["transitions"] = [{"action": "resolve", "from": "recepcion"}, {"action": "observe", "from": "recepcion"}]
+    definition = spec(
+        steps=[{"code": "recepcion", "name": "Recepción", "office": "INSTB-SEDE", "sla_days": 2}]
+    )
+    definition["transitions"] = [
+        {"action": "resolve", "from": "recepcion"},
+        {"action": "observe", "from": "recepcion"},
+    ]
     data = builder_post(definition)
     assert offices
     response = agency_client.post(edit_url(procedure_b), data)
     assert response.status_code == 302, response.content.decode()[:3000]
     # an office of another institution is refused
     definition["steps"][0]["office"] = "INSTA-SEDE"
-    response = agency_client.post(edit_url(procedure_b), {"op": "guardar_json", "json-spec": json.dumps(definition)})
+    response = agency_client.post(
+        edit_url(procedure_b), {"op": "guardar_json", "json-spec": json.dumps(definition)}
+    )
     assert response.status_code == 400
     assert "no es de esta institución" in response.content.decode()
 
@@ -216,3 +242,78 @@ def test_institution_admin_may_edit(institution_a: Any, definition_a: Any) -> No
 
     admin = login(member("admin_a", Role.INSTITUTION_ADMIN, institution_a))
     assert admin.get(edit_url(definition_a.procedure)).status_code == 200
+
+
+def test_create_a_definition_from_scratch_with_the_builder(bob_client: Any, procedure_a: Any) -> None:
+    url = edit_url(procedure_a)
+    response = bob_client.get(url)
+    assert response.status_code == 200
+    assert "Guarde una definición válida para ver la vista previa." in response.content.decode()
+    data = builder_post({})
+    data.update(
+        {
+            "general-observation_days": "10",
+            "general-min_assurance": "basico",
+            "general-resolution_title": "Constancia",
+            "general-resolution_body": "Se certifica a {{ solicitante.nombre }}: {{ motivo }}.",
+            "campos-0-name": "motivo",
+            "campos-0-label": "Motivo",
+            "campos-0-type": "choice",
+            "campos-0-required": "on",
+            "campos-0-choices": "viaje|Viaje al exterior\ntrabajo|Trabajo\nestudio",
+            "pasos-0-code": "unico",
+            "pasos-0-name": "Revisión",
+            "pasos-0-office": "INSTA-SEDE",
+            "pasos-0-sla_days": "3",
+            "transiciones-0-action": "resolve",
+            "transiciones-0-source": "unico",
+            "transiciones-1-action": "reject",
+            "transiciones-1-source": "unico",
+        }
+    )
+    response = bob_client.post(url, data)
+    assert response.status_code == 302
+    draft = ProcedureDefinition.objects.get(procedure=procedure_a)
+    assert draft.version == 1
+    assert draft.spec["fields"] == [
+        {
+            "name": "motivo",
+            "label": "Motivo",
+            "type": "choice",
+            "required": True,
+            "choices": [
+                {"value": "viaje", "label": "Viaje al exterior"},
+                {"value": "trabajo", "label": "Trabajo"},
+                {"value": "estudio", "label": "estudio"},
+            ],
+        }
+    ]
+    assert draft.spec["fee"] is None
+    assert draft.spec["transitions"] == [
+        {"action": "resolve", "from": "unico"},
+        {"action": "reject", "from": "unico"},
+    ]
+    html = bob_client.get(url).content.decode()
+    assert 'name="f-motivo"' in html  # the preview
+    assert bob_client.post(url, {"op": "publicar"}).status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == ProcedureDefinition.Status.PUBLISHED
+
+
+def test_builder_keeps_settings_it_does_not_edit(bob_client: Any, definition_a: Any) -> None:
+    advanced = spec()
+    advanced["fields"][0]["prefill"] = {
+        "service": "SEPREC/REGISTRO/empresa",
+        "path": "empresas/{document}",
+        "key": "razon",
+    }
+    advanced["documents"][0]["registry"] = {"service": "SEPREC/REGISTRO/matricula", "path": "m/{document}"}
+    url = edit_url(definition_a.procedure)
+    assert bob_client.post(url, {"op": "guardar_json", "json-spec": json.dumps(advanced)}).status_code == 302
+    data = builder_post(ProcedureDefinition.objects.get(status="borrador").spec)
+    data["campos-1-help"] = "Elija el rubro principal"
+    assert bob_client.post(url, data).status_code == 302
+    saved = ProcedureDefinition.objects.get(status="borrador").spec
+    assert saved["fields"][0]["prefill"] == advanced["fields"][0]["prefill"]
+    assert saved["documents"][0]["registry"] == advanced["documents"][0]["registry"]
+    assert saved["fields"][1]["help"] == "Elija el rubro principal"

@@ -128,3 +128,40 @@ def test_claim_with_stale_version_is_refused(clerk_a: Any, clerk_a2: Any, bulk_c
     assert "El expediente cambió" in response.content.decode()
     case.refresh_from_db()
     assert case.assigned_to == clerk_a
+
+
+def test_back_office_navigation_links_by_role(
+    clerk_a_client: Any, supervisor_a_client: Any, bob_client: Any, definition_a: Any
+) -> None:
+    queue, panel, definitions = (
+        reverse("cases:queue"),
+        reverse("cases:dashboard"),
+        reverse("cases:definition-list"),
+    )
+    html = clerk_a_client.get(queue).content.decode()
+    assert f'href="{queue}"' in html and f'href="{panel}"' not in html and f'href="{definitions}"' not in html
+    html = supervisor_a_client.get(queue).content.decode()
+    assert f'href="{panel}"' in html
+    html = bob_client.get(definitions).content.decode()
+    assert f'href="{definitions}"' in html and f'href="{queue}"' not in html
+
+
+def test_case_page_query_count_does_not_grow_with_history(
+    clerk_a_client: Any, clerk_a: Any, bulk_cases: Any, django_assert_max_num_queries: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ventanilla.cases.services import case_note_add
+
+    (case,) = bulk_cases(1)
+    url = reverse("cases:staff-case", args=[case.tracking_code])
+    case_note_add(actor=clerk_a, tracking_code=case.tracking_code, text="primera")
+    clerk_a_client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert clerk_a_client.get(url).status_code == 200
+    for i in range(10):
+        case_note_add(actor=clerk_a, tracking_code=case.tracking_code, text=f"nota {i}")
+    with django_assert_max_num_queries(len(one)):
+        response = clerk_a_client.get(url)
+    assert "nota 9" in response.content.decode()

@@ -168,7 +168,8 @@ def test_end_to_end_apply_observe_correct_approve_resolve(
     act = reverse("cases:staff-transition", args=[case.tracking_code])
     with django_capture_on_commit_callbacks(execute=True):
         observed = clerk.post(
-            act, {"action": "observe", "version": case.version, "reason": "El croquis no indica la dirección."}
+            act,
+            {"action": "observe", "version": case.version, "reason": "El croquis no indica la dirección."},
         )
     assert observed.status_code == 302, observed.content.decode()[:500]
     detail = client.get(reverse("cases:my-case", args=[case.tracking_code])).content.decode()
