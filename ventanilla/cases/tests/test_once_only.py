@@ -13,7 +13,8 @@ from conftest import login
 from ventanilla.cases.models import Case, CaseFile
 from ventanilla.identity.models import DataUse
 from ventanilla.identity.tests.conftest import make_citizen
-from ventanilla.interop.tests.conftest import build_world, interop_log_flushable  # noqa: F401 (fixture)
+from ventanilla.interop.tests.conftest import build_world
+from ventanilla.interop.tests.conftest import interop_log_flushable as interop_log_flushable
 
 from .conftest import publish, spec
 
