@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from ventanilla.interop.tests.conftest import interop_log_flushable as interop_log_flushable
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -53,12 +55,13 @@ def chromium_available() -> bool:
 
 
 @pytest.fixture
-def demo_site(live_server: Any, audit_log_flushable: None) -> str:
-    """The live server's base URL, with the country's demo data set loaded (committed, so the server
-    thread sees it; pytest-django flushes it after the test)."""
-    from ventanilla.catalog.demo_loader import load_demo
+def demo_site(live_server: Any, audit_log_flushable: None, interop_log_flushable: None) -> str:
+    """The live server's base URL, with the country's whole demo data set loaded (every module: catalogue,
+    people, cases, notifications, documents, interoperability), committed so the server thread sees it;
+    pytest-django flushes it after the test."""
+    from ventanilla.demo.loader import load_all
 
-    load_demo()
+    load_all()
     return str(live_server.url)
 
 

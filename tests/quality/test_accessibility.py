@@ -54,7 +54,26 @@ PUBLIC_PAGES = [
     ("estadísticas", "/estadisticas/"),
     ("simplificación", "/simplificacion/"),
     ("ingreso", "/cuenta/ingresar/"),
+    ("seguimiento de trámites", "/seguimiento/"),
+    ("verificación de documentos", "/verificar/"),
+    ("catálogo de interoperabilidad", "/interoperabilidad/"),
 ]
+# The main citizen pages, signed in as the demo citizen with level «verificado» (identity/demo_people.py).
+CITIZEN_PAGES = [
+    ("mis trámites", "/mis-tramites/"),
+    ("mis datos y nivel", "/cuenta/"),
+    ("notificaciones", "/cuenta/notificaciones/"),
+    ("documentos para aprobar", "/cuenta/aprobaciones/"),
+    ("consentimientos", "/cuenta/consentimientos/"),
+    ("¿quién usó mis datos?", "/cuenta/uso-de-mis-datos/"),
+]
+DEMO_CITIZEN = "CI-5123987-1B"
+# Back-office pages of the demo clerk and supervisor of the municipality of La Paz.
+STAFF_PAGES = [
+    ("bandeja de expedientes", "/gestion/expedientes/"),
+    ("panel de supervisión", "/gestion/expedientes/panel/"),
+]
+DEMO_SUPERVISOR = "supervisor.gamlp"
 BACK_OFFICE_LIST = "/gestion/"
 # A SEGIP editor of the demo data set (catalog/demo/bo/users.json), with the demo password.
 DEMO_EDITOR = ("editor.segip", os.environ.get(DEMO_PASSWORD_ENV, DEFAULT_DEMO_PASSWORD))
@@ -202,8 +221,29 @@ def test_pages_are_accessible_reflow_and_respect_csp(
     narrow_staff_context = _context(browser, NARROW_WIDTH, 640, storage_state=staff_context.storage_state())
     narrow_staff = console.watch(narrow_staff_context.new_page())
     _check_page(subtests, "gestión", demo_site + BACK_OFFICE_LIST, staff, narrow_staff, console)
-    for context in (narrow_staff_context, staff_context, narrow_context):
+    for context in (narrow_staff_context, staff_context):
         context.close()
+
+    # The citizen's pages and the supervisor's pages, each signed in through the real form.
+    for username, pages in ((DEMO_CITIZEN, CITIZEN_PAGES), (DEMO_SUPERVISOR, STAFF_PAGES)):
+        signed_context = _context(browser, 1280, 900)
+        signed = console.watch(signed_context.new_page())
+        signed.goto(f"{demo_site}/cuenta/ingresar/?next={pages[0][1]}", wait_until="load")
+        signed.fill('input[name="identifier"]', username)
+        signed.fill('input[name="password"]', DEMO_EDITOR[1])
+        with signed.expect_navigation(wait_until="load"):
+            signed.locator('main form button[type="submit"]').click()
+        with subtests.test(msg=f"{username}: ingresa con el formulario"):
+            assert signed.url == demo_site + pages[0][1], f"tras ingresar quedó en {signed.url}"
+        narrow_signed_context = _context(
+            browser, NARROW_WIDTH, 640, storage_state=signed_context.storage_state()
+        )
+        narrow_signed = console.watch(narrow_signed_context.new_page())
+        for name, path in pages:
+            _check_page(subtests, name, demo_site + path, signed, narrow_signed, console)
+        for context in (narrow_signed_context, signed_context):
+            context.close()
+    narrow_context.close()
 
     if console.entries:
         record_property("console_errors", json.dumps(console.by_page(), ensure_ascii=False))

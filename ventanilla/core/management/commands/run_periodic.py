@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 log = logging.getLogger("ventanilla.periodic")
 
@@ -27,7 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Ejecuta cada comando una vez y termina.")
 
     def _run(self, name: str) -> bool:
-        close_old_connections()
+        if not connection.in_atomic_block:  # a long-running loop drops stale connections between runs
+            close_old_connections()
         started = time.monotonic()
         try:
             call_command(name, stdout=self.stdout, stderr=self.stderr)
