@@ -33,9 +33,12 @@ def test_load_demo_is_complete_and_idempotent(db: Any) -> None:
     assert Person.objects.filter(assurance_level=AssuranceLevel.BASICO).exists()
     assert Person.objects.filter(assurance_level=AssuranceLevel.VERIFICADO).exists()
     # Three demo OIDC clients plus one client-credentials client per interoperability consumer subsystem.
-    assert ClientRegistration.objects.filter(
-        status=ClientRegistration.Status.APPROVED, application__client_id__startswith="demo-"
-    ).count() == 3
+    assert (
+        ClientRegistration.objects.filter(
+            status=ClientRegistration.Status.APPROVED, application__client_id__startswith="demo-"
+        ).count()
+        == 3
+    )
     assert Membership.objects.filter(role="clerk").values("institution").distinct().count() >= 2
     assert first["procedures"] >= 150
     # Expedientes: three procedures defined end to end, cases in every status and on every channel.
@@ -43,7 +46,12 @@ def test_load_demo_is_complete_and_idempotent(db: Any) -> None:
 
     assert ProcedureDefinition.objects.filter(status="publicada").count() == 3
     assert set(Case.objects.values_list("status", flat=True)) >= {
-        "borrador", "en_tramite", "observado", "resuelto", "rechazado", "abandonado"
+        "borrador",
+        "en_tramite",
+        "observado",
+        "resuelto",
+        "rechazado",
+        "abandonado",
     }
     assert set(Case.objects.values_list("channel", flat=True)) == {"en_linea", "ventanilla", "telefono"}
     first["cases"] = Case.objects.count()
