@@ -15,8 +15,8 @@ api = NinjaAPI(
     description=(
         "API pública de la plataforma Ventanilla: catálogo nacional de trámites (Portal de Trámites), "
         "instituciones y estadísticas; expedientes, notificaciones y verificación de documentos para los "
-        "sistemas de las instituciones (token de credenciales de cliente de Ciudadanía Digital con el alcance "
-        "correspondiente); catálogo de interoperabilidad. Los errores se devuelven como "
+        "sistemas de las instituciones (token de credenciales de cliente de Ciudadanía Digital con el "
+        "alcance correspondiente); catálogo de interoperabilidad. Los errores se devuelven como "
         '`{"errors": [{"code", "message", "field"}]}` con un estado 4xx.'
     ),
     urls_namespace="api-v1",

@@ -85,7 +85,7 @@ def test_production_keeps_shared_state_in_redis_and_logs_json(prod_env: dict[str
         "BACKEND": "django_tasks_rq.RQBackend",
         "QUEUES": ["default", "email", "webhooks"],
     }
-    assert wired["rq"] == {q: "redis://cache.interna:6379/3" for q in ("default", "email", "webhooks")}
+    assert wired["rq"] == dict.fromkeys(("default", "email", "webhooks"), "redis://cache.interna:6379/3")
     assert wired["rq_app"] is True
     assert wired["log"] == "ventanilla.core.logging.JsonFormatter"
     assert wired["stream"] == "ext://sys.stdout"
