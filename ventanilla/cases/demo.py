@@ -340,6 +340,7 @@ def demo_definitions() -> list[tuple[str, dict[str, Any]]]:
                     "ANTECEDENTES",
                     "ANTECEDENTES-SEDE",
                     "La Sección de Antecedentes Penales del Poder Judicial",
+                    "IDENTIFICACIONES/REGISTRO-CIVIL/personas",
                 ),
             ),
             ("habilitacion-comercial", _licencia("MCA-SEDE", "ASU", "Asunción", "350000")),
