@@ -274,6 +274,8 @@ CASES_DRAFT_TTL_DAYS = int(os.environ.get("CASES_DRAFT_TTL_DAYS", "30"))
 CASES_DRAFT_REMINDER_DAYS = int(os.environ.get("CASES_DRAFT_REMINDER_DAYS", "5"))
 CASES_UPLOAD_MAX_BYTES = int(os.environ.get("CASES_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 CASES_WEBHOOK_TIMEOUT = float(os.environ.get("CASES_WEBHOOK_TIMEOUT", "5"))
+# Webhooks to loopback/private addresses (and plain HTTP to localhost): development and tests only.
+CASES_WEBHOOK_ALLOW_PRIVATE = env_bool("CASES_WEBHOOK_ALLOW_PRIVATE", False)
 
 # --- Documentos verificables (documents) ------------------------------------------------------------------
 # Absolute address printed on every PDF (verification link and QR code).

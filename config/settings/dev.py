@@ -12,3 +12,4 @@ if not OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"]:
     from ventanilla.identity.keys import dev_signing_key
 
     OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = dev_signing_key(VAR_DIR)
+CASES_WEBHOOK_ALLOW_PRIVATE = True  # webhooks to a local test endpoint

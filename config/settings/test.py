@@ -29,3 +29,4 @@ METRICS_TOKEN = "test-metrics-token"  # noqa: S105
 from ventanilla.identity.keys import generate_rsa_pem  # noqa: E402
 
 OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEY": generate_rsa_pem()}
+CASES_WEBHOOK_ALLOW_PRIVATE = True  # webhooks to a local test endpoint

@@ -27,7 +27,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -58,7 +58,7 @@ from .backoffice_forms import (
 )
 from .definitions import ACTION_LABELS, REASON_REQUIRED, export_payload, transitions_from, validate
 from .display import answer_rows
-from .forms import PREFIX, field_views, raw_from_post
+from .forms import PREFIX, error_list, field_views, raw_from_post
 from .models import Case, ProcedureDefinition, Webhook, WebhookDelivery
 
 PAGE_SIZE = 25
@@ -300,6 +300,41 @@ def staff_transition(request: HttpRequest, code: str) -> HttpResponse:
             "action": ACTION_LABELS[data["action"]],
             "status": case.get_status_display(),
         },
+    )
+
+
+@case_staff
+@require_http_methods(["GET", "POST"])
+def staff_correct(request: HttpRequest, code: str) -> HttpResponse:
+    """A clerk files the correction of an observed case on the person's behalf (counter or phone)."""
+    case = _case_or_404(request, code)
+    if case.status != Case.Status.OBSERVED:
+        messages.info(request, _("Este expediente no tiene observaciones pendientes."))
+        return redirect("cases:staff-case", code=case.tracking_code)
+    spec = case.definition.spec
+    errors: dict[str, str] = {}
+    raw = None
+    if request.method == "POST":
+        raw, uploads = raw_from_post(spec, request.POST, request.FILES)
+        try:
+            services.application_correct(actor=request.user, case=case, raw=raw, uploads=uploads)
+        except DomainError as exc:
+            errors = {item.field or "__all__": item.message for item in exc.items()}
+        else:
+            return _done(request, case, _("Corrección presentada en nombre de la persona."))
+    files = {f.name: f.original_name for f in selectors.case_files(case)}
+    fields = field_views(spec, case.data, errors, prefilled=case.prefilled, files=files, raw=raw)
+    return render(
+        request,
+        "cases/case_correct.html",
+        {
+            "case": case,
+            "fields": fields,
+            "error_list": error_list(fields, errors),
+            "cancel_url": reverse("cases:staff-case", args=[case.tracking_code]),
+            "on_behalf": True,
+        },
+        status=400 if errors else 200,
     )
 
 
@@ -918,6 +953,7 @@ urlpatterns = [
     path("gestion/expedientes/<str:code>/", staff_case, name="staff-case"),
     path("gestion/expedientes/<str:code>/accion/", staff_transition, name="staff-transition"),
     path("gestion/expedientes/<str:code>/tomar/", staff_claim, name="staff-claim"),
+    path("gestion/expedientes/<str:code>/corregir/", staff_correct, name="staff-correct"),
     path("gestion/expedientes/<str:code>/asignar/", staff_assign, name="staff-assign"),
     path("gestion/expedientes/<str:code>/nota/", staff_note, name="staff-note"),
     path("gestion/expedientes/<str:code>/archivos/<int:file_id>/", staff_file, name="staff-file"),

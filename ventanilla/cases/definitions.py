@@ -28,6 +28,7 @@ Shape (``ProcedureDefinition.spec``)::
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import deque
 from dataclasses import dataclass
@@ -105,6 +106,10 @@ def _p(problems: list[Problem], where: str, message: str) -> None:
     problems.append(Problem(where, message))
 
 
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -138,7 +143,7 @@ def _check_fields(spec: dict[str, Any], problems: list[Problem], office_codes: s
         names.add(name)
         if not str(field.get("label", "")).strip():
             _p(problems, where, _("El campo «%(name)s» no tiene etiqueta.") % {"name": name})
-        kind = field.get("type")
+        kind = _str_or_none(field.get("type"))
         if kind not in FIELD_TYPES:
             _p(problems, where, _("Tipo de campo desconocido «%(type)s».") % {"type": kind})
         if kind in ("choice", "multichoice"):
@@ -146,7 +151,12 @@ def _check_fields(spec: dict[str, Any], problems: list[Problem], office_codes: s
             if not isinstance(choices, list) or not choices:
                 _p(problems, where, _("El campo «%(name)s» necesita opciones.") % {"name": name})
             else:
-                values = [c.get("value") if isinstance(c, dict) else None for c in choices]
+                values = [
+                    str(c["value"])
+                    if isinstance(c, dict) and isinstance(c.get("value"), (str, int))
+                    else None
+                    for c in choices
+                ]
                 if any(not v for v in values) or len(set(values)) != len(values):
                     _p(
                         problems,
@@ -157,7 +167,14 @@ def _check_fields(spec: dict[str, Any], problems: list[Problem], office_codes: s
             if field.get(key) not in (None, "") and _int(field.get(key)) is None:
                 _p(problems, where, _("«%(key)s» debe ser un número entero.") % {"key": key})
         for key in ("min", "max"):
-            if field.get(key) not in (None, ""):
+            if field.get(key) in (None, ""):
+                continue
+            if kind == "date":
+                try:
+                    dt.date.fromisoformat(str(field[key]))
+                except ValueError:
+                    _p(problems, where, _("«%(key)s» debe ser una fecha AAAA-MM-DD.") % {"key": key})
+            else:
                 try:
                     Decimal(str(field[key]))
                 except InvalidOperation:
@@ -176,6 +193,7 @@ def _check_fields(spec: dict[str, Any], problems: list[Problem], office_codes: s
         show_if = field.get("show_if")
         if show_if:
             target = show_if.get("field") if isinstance(show_if, dict) else None
+            target = target if isinstance(target, str) else None
             if target not in names or target == name:
                 _p(
                     problems,
@@ -199,7 +217,7 @@ def _check_fields(spec: dict[str, Any], problems: list[Problem], office_codes: s
 
 def _check_accept(item: dict[str, Any], where: str, problems: list[Problem]) -> None:
     accept = item.get("accept") or ["pdf"]
-    if not isinstance(accept, list) or any(a not in FILE_TYPES for a in accept):
+    if not isinstance(accept, list) or any(not isinstance(a, str) or a not in FILE_TYPES for a in accept):
         _p(problems, where, _("Tipos de archivo admitidos: %(types)s.") % {"types": ", ".join(FILE_TYPES)})
     size = _int(item.get("max_size_mb", 5))
     if size is None or not 1 <= size <= MAX_FILE_MB:
@@ -256,7 +274,7 @@ def _check_steps(spec: dict[str, Any], problems: list[Problem], office_codes: se
                 where,
                 _("El plazo del paso «%(code)s» debe ser de 0 a 365 días hábiles.") % {"code": code},
             )
-        office = step.get("office")
+        office = _str_or_none(step.get("office"))
         if office and office_codes is not None and office not in office_codes:
             _p(problems, where, _("La oficina «%(office)s» no es de esta institución.") % {"office": office})
     return codes
@@ -275,7 +293,7 @@ def _check_transitions(spec: dict[str, Any], problems: list[Problem], steps: lis
         if not isinstance(tr, dict):
             _p(problems, where, _("Cada transición debe ser un objeto."))
             continue
-        action, src, dst = tr.get("action"), tr.get("from"), tr.get("to")
+        action, src, dst = (_str_or_none(tr.get(k)) for k in ("action", "from", "to"))
         if action not in ACTIONS:
             _p(problems, where, _("Acción desconocida «%(action)s».") % {"action": action})
             continue
@@ -350,10 +368,23 @@ def _check_resolution(spec: dict[str, Any], problems: list[Problem], names: set[
 
 
 def validate(spec: Any, *, office_codes: set[str] | None = None) -> list[Problem]:
-    """Every problem of a definition, in reading order; an empty list means it can be published."""
-    problems: list[Problem] = []
+    """Every problem of a definition, in reading order; an empty list means it can be published. Never
+    raises: a document of the wrong shape is one more problem."""
     if not isinstance(spec, dict):
         return [Problem("definition", _("La definición debe ser un objeto JSON."))]
+    try:
+        return _validate(spec, office_codes)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return [
+            Problem(
+                "definition",
+                _("La definición tiene una estructura inválida (revise los tipos de cada valor)."),
+            )
+        ]
+
+
+def _validate(spec: dict[str, Any], office_codes: set[str] | None) -> list[Problem]:
+    problems: list[Problem] = []
     names = _check_fields(spec, problems, office_codes)
     _check_documents(spec, problems, set(names))
     steps = _check_steps(spec, problems, office_codes)

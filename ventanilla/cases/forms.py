@@ -191,6 +191,16 @@ def raw_from_post(
     return raw, uploads
 
 
+def error_list(fields: list[Any], errors: dict[str, str]) -> list[dict[str, str]]:
+    """The error summary at the top of a form: one linked line per field."""
+    rows = [{"href": f"#{f.input_id}", "label": f.label, "message": f.error} for f in fields if f.error]
+    known = {f.name for f in fields}
+    rows += [
+        {"href": "#", "label": _("Solicitud"), "message": m} for k, m in errors.items() if k not in known
+    ]
+    return rows
+
+
 class StatusCheckForm(forms.Form):
     code = forms.CharField(label=gettext_lazy("Código de seguimiento"), max_length=20)
     document_number = forms.CharField(

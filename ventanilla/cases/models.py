@@ -147,6 +147,14 @@ class Case(models.Model):
             models.Index(fields=["status", "draft_expires_at"]),
             models.Index(fields=["status", "observation_due_date"]),
         ]
+        constraints = [
+            # One online draft per person and procedure: a double click on «Iniciar trámite» resumes it.
+            models.UniqueConstraint(
+                fields=["applicant", "procedure"],
+                condition=models.Q(status="borrador", channel="en_linea"),
+                name="case_one_online_draft",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.tracking_code or f"borrador {self.uuid}"

@@ -131,7 +131,8 @@ def draft_for_applicant(*, actor: Any, uuid: Any) -> Case:
         _case_base()
         .filter(uuid=uuid, status=Case.Status.DRAFT)
         .filter(
-            Q(applicant__user_id=getattr(actor, "pk", None) or 0) | Q(filed_by_id=getattr(actor, "pk", None))
+            Q(applicant__user_id=getattr(actor, "pk", None) or 0)
+            | Q(filed_by_id=getattr(actor, "pk", None) or 0)
         )
         .first()
     )

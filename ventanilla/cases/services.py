@@ -291,7 +291,12 @@ def _store_registry_documents(case: Case, findings: RegistryFindings) -> None:
 
 
 def draft_start(
-    *, actor: Any, procedure_id: int, person: Any = None, channel: str = Case.Channel.ONLINE
+    *,
+    actor: Any,
+    procedure_id: int,
+    person: Any = None,
+    channel: str = Case.Channel.ONLINE,
+    findings: RegistryFindings | None = None,
 ) -> Case:
     """Open (or resume) the applicant's draft for a procedure. Online, the applicant is the signed-in
     person; at the counter or by phone a clerk passes ``person``."""
@@ -322,38 +327,48 @@ def draft_start(
         existing = selectors.draft_existing(person_id=person.pk, procedure_id=procedure_id)
         if existing is not None:
             return existing
-    findings = _registry_lookups(
-        definition,
-        document_type=person.document_type,
-        number=person.document_number,
-        complement=person.document_complement,
-        actor=actor,
-    )
-    with transaction.atomic():
-        case = Case(
-            definition=definition,
-            procedure_id=definition.procedure_id,
-            institution_id=definition.institution_id,
-            applicant=person,
-            filed_by=actor if assisted else None,
-            channel=channel,
-            draft_expires_at=timezone.now() + dt.timedelta(days=settings.CASES_DRAFT_TTL_DAYS),
-        )
-        _prefill(case, person, findings)
-        case.save()
-        _store_registry_documents(case, findings)
-        CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.CREATED, actor=actor, to_status=case.status)
-        audit_record(
+    if findings is None:
+        findings = _registry_lookups(
+            definition,
+            document_type=person.document_type,
+            number=person.document_number,
+            complement=person.document_complement,
             actor=actor,
-            action="case.draft_create",
-            target=case,
-            institution=case.institution_id,
-            metadata={
-                "procedure": definition.procedure_id,
-                "version": definition.version,
-                "channel": channel,
-            },
         )
+    try:
+        with transaction.atomic():
+            case = Case(
+                definition=definition,
+                procedure_id=definition.procedure_id,
+                institution_id=definition.institution_id,
+                applicant=person,
+                filed_by=actor if assisted else None,
+                channel=channel,
+                draft_expires_at=timezone.now() + dt.timedelta(days=settings.CASES_DRAFT_TTL_DAYS),
+            )
+            _prefill(case, person, findings)
+            case.save()
+            _store_registry_documents(case, findings)
+            CaseEvent.objects.create(
+                case=case, kind=CaseEvent.Kind.CREATED, actor=actor, to_status=case.status
+            )
+            audit_record(
+                actor=actor,
+                action="case.draft_create",
+                target=case,
+                institution=case.institution_id,
+                metadata={
+                    "procedure": definition.procedure_id,
+                    "version": definition.version,
+                    "channel": channel,
+                },
+            )
+    except IntegrityError:
+        # The same person opened it twice at once (double click): resume the draft that won.
+        existing = selectors.draft_existing(person_id=person.pk, procedure_id=procedure_id)
+        if existing is None:
+            raise
+        return existing
     return case
 
 
@@ -400,6 +415,24 @@ def _save_files(case: Case, accepted: list[tuple[str, UploadedFile, str]], actor
         stored.save()
 
 
+def _without_registry(
+    case: Case, raw: dict[str, Any], uploads: dict[str, UploadedFile]
+) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+    """What a public registry said stays as the registry said it: answers and documents marked
+    «registro» are not taken from the applicant's input (the form shows them read-only)."""
+    locked = {name for name, source in (case.prefilled or {}).items() if source == "registro"}
+    if not locked:
+        return raw, uploads
+    registry_files = set(
+        case.files.filter(source=CaseFile.Source.REGISTRY, replaced_at__isnull=True).values_list(
+            "name", flat=True
+        )
+    )
+    answers = {k: v for k, v in raw.items() if k not in locked}
+    files = {k: v for k, v in uploads.items() if k not in registry_files}
+    return answers, files
+
+
 def _kept_files(case: Case) -> set[str]:
     return set(case.files.filter(replaced_at__isnull=True).values_list("name", flat=True))
 
@@ -417,7 +450,7 @@ def draft_save(
     _require_drafter(actor, case)
     if case.status != Case.Status.DRAFT:
         raise InvalidTransition(case.get_status_display(), _("guardar borrador"))
-    uploads = uploads or {}
+    raw, uploads = _without_registry(case, raw, uploads or {})
     errors: dict[str, str] = {}
     accepted = _store_uploads(case, uploads, actor, errors)
     have = _kept_files(case) | {name for name, _u, _c in accepted}
@@ -427,6 +460,12 @@ def draft_save(
     if errors:
         raise _invalid(errors)
     with transaction.atomic():
+        # Another tab may have submitted it, or the expiry may have run, since the page was loaded.
+        current = Case.objects.select_for_update().filter(pk=case.pk).values_list("status", flat=True).first()
+        if current != Case.Status.DRAFT:
+            raise InvalidTransition(
+                str(Case.Status(current).label) if current else "-", _("guardar borrador")
+            )
         _save_files(case, accepted, actor)
         case.data = checked.data
         case.draft_expires_at = timezone.now() + dt.timedelta(days=settings.CASES_DRAFT_TTL_DAYS)
@@ -446,13 +485,15 @@ def _start_step(case: Case, step_code: str, now: dt.datetime) -> None:
             Office.objects.filter(institution_id=case.institution_id, is_active=True).order_by("id").first()
         )
     case.step_started_at = now
-    case.step_due_date = business_days_after(now, int(step.get("sla_days", 0)), institution=case.institution)
+    case.step_due_date = business_days_after(
+        now, int(step.get("sla_days", 0)), institution=case.institution, office=case.office
+    )
     # Overall due date: this step's due date plus the SLA of every later step.
     steps = case.definition.steps
     index = next((i for i, s in enumerate(steps) if s["code"] == step_code), 0)
     remaining = sum(int(s.get("sla_days", 0)) for s in steps[index + 1 :])
     case.due_date = (
-        business_days_after(case.step_due_date, remaining, institution=case.institution)
+        business_days_after(case.step_due_date, remaining, institution=case.institution, office=case.office)
         if remaining
         else case.step_due_date
     )
@@ -579,7 +620,7 @@ def _email_receipt(case: Case) -> None:
         "procedure": case.procedure.name,
         "code": case.tracking_code,
         "due": case.due_date.strftime("%d/%m/%Y") if case.due_date else "-",
-        "url": reverse("cases:status-check"),
+        "url": settings.VENTANILLA_PUBLIC_URL.rstrip("/") + reverse("cases:status-check"),
     }
     message_queue(
         institution_id=case.institution_id,
@@ -609,16 +650,20 @@ def _after_change(case: Case, event: str) -> None:
     """Queue webhook deliveries (rows now, in this transaction; sent on commit)."""
     payload = case_payload(case, event)
     deliveries = [
-        WebhookDelivery.objects.create(webhook=hook, case=case, payload=payload)
+        WebhookDelivery.objects.create(
+            webhook=hook, case=case, payload=payload, next_attempt_at=timezone.now()
+        )
         for hook in selectors.webhooks_for(institution_id=case.institution_id)
     ]
     if event == "submitted":
-        transaction.on_commit(lambda: _email_receipt(case))
+        transaction.on_commit(lambda: _email_receipt(case), robust=True)
     if deliveries:
         from .tasks import deliver_webhook
 
         ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: [deliver_webhook.enqueue(i) for i in ids])
+        # robust: a queue that is down must not turn a committed change into an error page; the row is
+        # due now, so `cases_housekeeping` sends it anyway.
+        transaction.on_commit(lambda: [deliver_webhook.enqueue(i) for i in ids], robust=True)
 
 
 # -- transitions ------------------------------------------------------------------------------------------
@@ -728,7 +773,9 @@ def case_transition(
             days = int(case.definition.spec.get("observation_days", 10))
             case.status = Case.Status.OBSERVED
             case.observation = reason
-            case.observation_due_date = business_days_after(now, days, institution=case.institution)
+            case.observation_due_date = business_days_after(
+                now, days, institution=case.institution, office=case.office
+            )
             fields += ["observation", "observation_due_date"]
             notice = (
                 _("Su trámite %(code)s fue observado") % {"code": case.tracking_code},
@@ -846,10 +893,16 @@ def application_correct(
     *, actor: Any, case: Case, raw: dict[str, Any], uploads: dict[str, UploadedFile] | None = None
 ) -> Case:
     """The applicant answers an observation: corrected answers and documents, checked in full; the case
-    returns to the step it was in, with a fresh due date."""
-    uploads = uploads or {}
-    if case.applicant.user_id != getattr(actor, "pk", None):
+    returns to the step it was in, with a fresh due date. A clerk of the institution may file the
+    correction on the person's behalf (at the counter or by phone: people filed for there may have no
+    account). Refused once the correction deadline has passed."""
+    uid = getattr(actor, "pk", None)
+    on_behalf = uid is not None and case.applicant.user_id != uid
+    if on_behalf and case.institution_id not in selectors.staff_institution_ids(actor):
         raise NotFound()
+    if uid is None:
+        raise NotFound()
+    raw, uploads = _without_registry(case, raw, uploads or {})
     errors: dict[str, str] = {}
     accepted = _store_uploads(case, uploads, actor, errors)
     have = _kept_files(case) | {name for name, _u, _c in accepted}
@@ -863,6 +916,13 @@ def application_correct(
         locked = Case.objects.select_for_update().get(pk=case.pk)
         if locked.status != Case.Status.OBSERVED:
             raise InvalidTransition(locked.get_status_display(), _("corregir"))
+        if locked.observation_due_date and locked.observation_due_date < timezone.localdate():
+            raise DomainError(
+                message=_("El plazo para corregir venció el %(date)s.")
+                % {"date": locked.observation_due_date.strftime("%d/%m/%Y")},
+                code="deadline_passed",
+                status=409,
+            )
         _save_files(case, accepted, actor)
         now = timezone.now()
         case.data = checked.data
@@ -877,8 +937,15 @@ def application_correct(
             to_status=case.status,
             from_step=case.current_step,
             to_step=case.current_step,
+            comment=_("Presentada en la institución en nombre de la persona.") if on_behalf else "",
         )
-        audit_record(actor=actor, action="case.correct", target=case, institution=case.institution_id)
+        audit_record(
+            actor=actor,
+            action="case.correct",
+            target=case,
+            institution=case.institution_id,
+            metadata={"on_behalf": on_behalf},
+        )
         _after_change(case, "corrected")
     return case
 
@@ -947,9 +1014,25 @@ def assisted_application_file(
     definition = selectors.definition_published(procedure_id=procedure_id)
     if definition is None or definition.institution_id not in selectors.staff_institution_ids(actor):
         raise NotFound()
+    document, doc_errors = account_selectors.document_parse(
+        person.document_type, person.document_number, person.document_complement
+    )
+    if document is None:
+        raise DomainError(message=doc_errors[0], field="document_number")
+    # Registries first, outside the transaction: no lock waits on an HTTP call, and a consultation that
+    # really happened stays in the log and in «¿Quién usó mis datos?» even if the filing is refused.
+    findings = _registry_lookups(
+        definition,
+        document_type=document.type,
+        number=document.number,
+        complement=document.complement,
+        actor=actor,
+    )
     with transaction.atomic():
         applicant = person_ensure(actor=actor, data=person)
-        case = draft_start(actor=actor, procedure_id=procedure_id, person=applicant, channel=channel)
+        case = draft_start(
+            actor=actor, procedure_id=procedure_id, person=applicant, channel=channel, findings=findings
+        )
         draft_save(actor=actor, case=case, raw=raw, uploads=uploads, complete=True)
         return application_submit(actor=actor, case=case)
 
@@ -1043,12 +1126,26 @@ def drafts_housekeep(*, now: dt.datetime | None = None) -> tuple[int, int]:
                 )
             reminded += 1
     expired = 0
-    for case in Case.objects.filter(status=Case.Status.DRAFT, draft_expires_at__lte=now):
+    candidates = list(
+        Case.objects.filter(status=Case.Status.DRAFT, draft_expires_at__lte=now).values_list("pk", flat=True)
+    )
+    for pk in candidates:
         with transaction.atomic():
+            # Re-read under the lock: the applicant may have saved or submitted it a moment ago.
+            draft = (
+                Case.objects.select_for_update()
+                .filter(pk=pk, status=Case.Status.DRAFT, draft_expires_at__lte=now)
+                .first()
+            )
+            if draft is None:
+                continue
+            case = draft
             for stored in case.files.all():
                 transaction.on_commit(partial(stored.file.storage.delete, stored.file.name))
             case.files.all().delete()
-            Case.objects.filter(pk=case.pk).update(status=Case.Status.EXPIRED, data={}, updated_at=now)
+            case.status = Case.Status.EXPIRED
+            case.data = {}
+            case.save(update_fields=["status", "data", "updated_at"])
             CaseEvent.objects.create(
                 case=case,
                 kind=CaseEvent.Kind.EXPIRE,
@@ -1067,10 +1164,9 @@ def webhook_register(*, actor: Any, institution_id: int, url: str) -> tuple[Webh
     """Register an endpoint for status changes; the signing secret is shown once."""
     if institution_id not in selectors.dashboard_institution_ids(actor):
         raise Forbidden()
-    if not url.startswith("https://") and not (
-        settings.DEBUG or url.startswith("http://127.0.0.1") or url.startswith("http://localhost")
-    ):
-        raise DomainError(message=_("El webhook debe usar HTTPS."), field="url")
+    problem = webhook_url_problem(url)
+    if problem:
+        raise DomainError(message=problem, field="url")
     secret = secrets.token_hex(32)
     with transaction.atomic():
         hook = Webhook.objects.create(institution_id=institution_id, url=url, secret=secret, created_by=actor)
@@ -1088,6 +1184,43 @@ def webhook_disable(*, actor: Any, webhook_id: int) -> None:
         hook.is_active = False
         hook.save(update_fields=["is_active"])
         audit_record(actor=actor, action="webhook.disable", target=hook, institution=hook.institution_id)
+
+
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why a webhook URL is refused, or None. HTTPS only, no credentials in the URL, and — unless
+    ``CASES_WEBHOOK_ALLOW_PRIVATE`` (development, tests) — every address the host resolves to must be a
+    public one: the platform never POSTs to its own network, a cloud metadata service or loopback (SSRF).
+    Checked at registration and again before every delivery (DNS can change)."""
+    import ipaddress
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return _("La URL no es válida.")
+    allow_private = settings.CASES_WEBHOOK_ALLOW_PRIVATE
+    if "@" in parts.netloc or not host:
+        return _("La URL no es válida (sin usuario ni contraseña en la dirección).")
+    if parts.scheme != "https" and not (allow_private and parts.scheme == "http" and host in LOOPBACK_NAMES):
+        return _("El webhook debe usar HTTPS.")
+    if allow_private:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return _("No se pudo resolver el nombre «%(host)s».") % {"host": host}
+    for info in infos:
+        if not ipaddress.ip_address(info[4][0]).is_global:
+            return _("La dirección de «%(host)s» no es pública: no se envían avisos a redes internas.") % {
+                "host": host
+            }
+    return None
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:

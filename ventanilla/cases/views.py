@@ -21,22 +21,12 @@ from ventanilla.core.ratelimit import rate_limit
 
 from . import selectors, services
 from .display import answer_rows
-from .forms import StatusCheckForm, field_views, raw_from_post
+from .forms import StatusCheckForm, error_list, field_views, raw_from_post
 from .models import Case, CaseFile
 
 
 def _errors(exc: DomainError) -> dict[str, str]:
     return {item.field or "__all__": item.message for item in exc.items()}
-
-
-def error_list(fields: list[Any], errors: dict[str, str]) -> list[dict[str, str]]:
-    """The error summary at the top of a form: one linked line per field."""
-    rows = [{"href": f"#{f.input_id}", "label": f.label, "message": f.error} for f in fields if f.error]
-    known = {f.name for f in fields}
-    rows += [
-        {"href": "#", "label": _("Solicitud"), "message": m} for k, m in errors.items() if k not in known
-    ]
-    return rows
 
 
 def _files_by_name(case: Case) -> dict[str, str]:

@@ -73,3 +73,61 @@ def test_form_prefilled_and_document_taken_from_the_registry(
     assert use.institution_id == institution_b.pk
     history = client.get(reverse("identity:data-use-list")).content.decode()
     assert institution_b.name in history
+
+
+@pytest.mark.django_db(transaction=True)
+def test_registry_answers_and_documents_cannot_be_overwritten_by_the_applicant(
+    live_server: Any,
+    interop_log_flushable: Any,
+    institution_a: Any,
+    institution_b: Any,
+    procedure_b: Any,
+    agency: Any,
+) -> None:
+    from ventanilla.core.models import Office
+
+    Office.objects.get_or_create(institution=institution_b, code="INSTB-SEDE", defaults={"name": "Sede B"})
+    world = build_world(live_server.url, institution_a, institution_b, token=False)
+    registry = world.service.identifier
+    fields = [
+        *spec()["fields"],
+        {
+            "name": "fecha_nacimiento",
+            "label": "Fecha de nacimiento",
+            "type": "date",
+            "required": True,
+            "prefill": {"service": registry, "path": "personas/{documento}", "key": "fecha_nacimiento"},
+        },
+    ]
+    documents = [
+        *spec()["documents"],
+        {
+            "name": "cedula",
+            "label": "Cédula",
+            "required": True,
+            "accept": ["pdf"],
+            "registry": {"service": registry, "path": "personas/{documento}"},
+        },
+    ]
+    steps = [dict(s, office="INSTB-SEDE") for s in spec()["steps"]]
+    publish(procedure_b, agency, spec(fields=fields, documents=documents, steps=steps))
+    citizen = make_citizen("CI-4567891", number="4567891", first_names="Juan Carlos", birth_date=None)
+    client = login(citizen)
+    edit = client.get(reverse("cases:apply-start", args=[procedure_b.slug]))["Location"]
+    case = Case.objects.get()
+    from_registry = case.data["fecha_nacimiento"]
+    from .conftest import pdf_upload
+
+    client.post(
+        edit,
+        {
+            "f-nombre_local": "Tienda",
+            "f-rubro": "comercio",
+            "f-fecha_nacimiento": "2001-01-01",
+            "f-cedula": pdf_upload("mia.pdf"),
+            "guardar": "1",
+        },
+    )
+    case.refresh_from_db()
+    assert case.data["fecha_nacimiento"] == from_registry
+    assert CaseFile.objects.get(case=case, name="cedula", replaced_at__isnull=True).source == "registro"
