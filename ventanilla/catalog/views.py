@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -46,7 +51,41 @@ def filters_from_request(request: HttpRequest) -> selectors.SearchFilters:
     )
 
 
+ANONYMOUS_PAGE_TTL = 300
+
+
+def anonymous_page_cache(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve a public page from the cache to visitors without a session (the catalogue is read-heavy and
+    the same for everyone). Keyed by the catalogue generation, so any write is visible at once; never for
+    signed-in users, anyone with a session or pending messages (their pages differ), never for errors."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if (
+            request.user.is_authenticated
+            or settings.SESSION_COOKIE_NAME in request.COOKIES
+            or "messages" in request.COOKIES
+        ):
+            return view(request, *args, **kwargs)
+        digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:40]
+        partial = "hx" if request.headers.get("HX-Request") else "page"
+        key = f"catalog:page:{view.__name__}:{selectors.catalog_generation()}:{partial}:{digest}"
+        cached = cache.get(key)
+        if cached is not None:
+            content, content_type = cached
+            response = HttpResponse(content, content_type=content_type)
+            response["X-Cache"] = "hit"
+            return response
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming and not response.cookies:
+            cache.set(key, (response.content, response["Content-Type"]), ANONYMOUS_PAGE_TTL)
+        return response
+
+    return wrapper
+
+
 @require_GET
+@anonymous_page_cache
 def home(request: HttpRequest) -> HttpResponse:
     stats = selectors.catalog_statistics()
     return render(
@@ -65,6 +104,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @rate_limit("search", 120, 60)
+@anonymous_page_cache
 def procedure_search(request: HttpRequest) -> HttpResponse:
     filters = filters_from_request(request)
     result = selectors.procedure_search(filters, page=_int(request.GET.get("pagina"), 1) or 1)
