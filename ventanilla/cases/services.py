@@ -275,6 +275,41 @@ def _prefill(case: Case, person: Any, findings: RegistryFindings) -> None:
     case.prefilled = prefilled
 
 
+def _registry_sourced(spec: dict[str, Any]) -> set[str]:
+    names = {f["name"] for f in spec.get("fields", []) if isinstance(f.get("prefill"), dict)}
+    return names | {d["name"] for d in spec.get("documents", []) if isinstance(d.get("registry"), dict)}
+
+
+def _registry_retry(case: Case, person: Any, actor: Any) -> Case:
+    """A resumed draft asks again the registries that did not answer when it was opened."""
+    missing = {n for n in _registry_sourced(case.definition.spec) if case.prefilled.get(n) != "registro"}
+    if not missing:
+        return case
+    findings = _registry_lookups(
+        case.definition,
+        document_type=person.document_type,
+        number=person.document_number,
+        complement=person.document_complement,
+        actor=actor,
+    )
+    answers = {k: v for k, v in findings.answers.items() if k in missing}
+    documents = {k: v for k, v in findings.documents.items() if k in missing}
+    if not answers and not documents:
+        return case
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().filter(pk=case.pk, status=Case.Status.DRAFT).first()
+        if locked is None:
+            return case
+        case.data = {**locked.data, **answers}
+        case.prefilled = {**locked.prefilled, **dict.fromkeys([*answers, *documents], "registro")}
+        case.save(update_fields=["data", "prefilled", "updated_at"])
+        case.files.filter(name__in=list(documents), replaced_at__isnull=True).update(
+            replaced_at=timezone.now()
+        )
+        _store_registry_documents(case, RegistryFindings({}, documents))
+    return case
+
+
 def _store_registry_documents(case: Case, findings: RegistryFindings) -> None:
     for name, content in findings.documents.items():
         stored = CaseFile(
@@ -326,7 +361,7 @@ def draft_start(
             )
         existing = selectors.draft_existing(person_id=person.pk, procedure_id=procedure_id)
         if existing is not None:
-            return existing
+            return _registry_retry(existing, person, actor)
     if findings is None:
         findings = _registry_lookups(
             definition,

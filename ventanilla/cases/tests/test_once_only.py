@@ -131,3 +131,38 @@ def test_registry_answers_and_documents_cannot_be_overwritten_by_the_applicant(
     case.refresh_from_db()
     assert case.data["fecha_nacimiento"] == from_registry
     assert CaseFile.objects.get(case=case, name="cedula", replaced_at__isnull=True).source == "registro"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_resumed_draft_asks_again_a_registry_that_did_not_answer(
+    live_server: Any,
+    interop_log_flushable: Any,
+    institution_a: Any,
+    institution_b: Any,
+    procedure_b: Any,
+    agency: Any,
+) -> None:
+    from ventanilla.core.models import Office
+
+    Office.objects.get_or_create(institution=institution_b, code="INSTB-SEDE", defaults={"name": "Sede B"})
+    registry = "INSTA/REGISTRO/personas"
+    documents = [
+        *spec()["documents"],
+        {
+            "name": "cedula",
+            "label": "Cédula",
+            "required": True,
+            "accept": ["pdf"],
+            "registry": {"service": registry, "path": "personas/{documento}"},
+        },
+    ]
+    steps = [dict(s, office="INSTB-SEDE") for s in spec()["steps"]]
+    publish(procedure_b, agency, spec(documents=documents, steps=steps))
+    citizen = make_citizen("CI-4567891", number="4567891", first_names="Juan Carlos")
+    client = login(citizen)
+    start = reverse("cases:apply-start", args=[procedure_b.slug])
+    client.get(start)  # the mediator knows no such consumer yet: the citizen would upload it
+    assert not CaseFile.objects.exists()
+    build_world(live_server.url, institution_a, institution_b, token=False)
+    client.get(start)  # resumed: the registry answers now
+    assert CaseFile.objects.get(name="cedula").source == "registro"
