@@ -28,6 +28,7 @@ from ventanilla.core.calendar import business_days_after
 from ventanilla.core.codes import new_tracking_code
 from ventanilla.core.errors import DomainError, ErrorItem, Forbidden, InvalidTransition, NotFound
 from ventanilla.core.models import Office
+from ventanilla.core.net import outbound_url_problem
 from ventanilla.core.services import audit_record
 from ventanilla.identity import account_selectors
 from ventanilla.identity.accounts import PersonData, person_ensure
@@ -1221,41 +1222,10 @@ def webhook_disable(*, actor: Any, webhook_id: int) -> None:
         audit_record(actor=actor, action="webhook.disable", target=hook, institution=hook.institution_id)
 
 
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
-
-
 def webhook_url_problem(url: str) -> str | None:
-    """Why a webhook URL is refused, or None. HTTPS only, no credentials in the URL, and — unless
-    ``CASES_WEBHOOK_ALLOW_PRIVATE`` (development, tests) — every address the host resolves to must be a
-    public one: the platform never POSTs to its own network, a cloud metadata service or loopback (SSRF).
-    Checked at registration and again before every delivery (DNS can change)."""
-    import ipaddress
-    import socket
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return _("La URL no es válida.")
-    allow_private = settings.CASES_WEBHOOK_ALLOW_PRIVATE
-    if "@" in parts.netloc or not host:
-        return _("La URL no es válida (sin usuario ni contraseña en la dirección).")
-    if parts.scheme != "https" and not (allow_private and parts.scheme == "http" and host in LOOPBACK_NAMES):
-        return _("El webhook debe usar HTTPS.")
-    if allow_private:
-        return None
-    try:
-        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return _("No se pudo resolver el nombre «%(host)s».") % {"host": host}
-    for info in infos:
-        if not ipaddress.ip_address(info[4][0]).is_global:
-            return _("La dirección de «%(host)s» no es pública: no se envían avisos a redes internas.") % {
-                "host": host
-            }
-    return None
+    """Why a webhook URL is refused, or None (``core.net``: HTTPS, public addresses only unless
+    ``CASES_WEBHOOK_ALLOW_PRIVATE``). Checked at registration and again before every delivery."""
+    return outbound_url_problem(url, allow_private=settings.CASES_WEBHOOK_ALLOW_PRIVATE)
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
