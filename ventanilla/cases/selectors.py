@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from ventanilla.core.calendar import business_days_after
 from ventanilla.core.codes import normalize_tracking_code
 from ventanilla.core.errors import NotFound
 from ventanilla.core.models import Role
@@ -223,7 +224,7 @@ def case_queue(*, actor: Any, filters: QueueFilters, today: dt.date | None = Non
         qs = qs.filter(
             status=Case.Status.IN_PROCESS,
             step_due_date__gte=today,
-            step_due_date__lte=today + dt.timedelta(days=DUE_SOON_DAYS),
+            step_due_date__lte=due_soon_limit(today),
         )
     if filters.q:
         code = normalize_tracking_code(filters.q)
@@ -236,6 +237,12 @@ def case_queue(*, actor: Any, filters: QueueFilters, today: dt.date | None = Non
     return qs.order_by("step_due_date", "submitted_at", "id")
 
 
+def due_soon_limit(today: dt.date) -> dt.date:
+    """«Por vencer» = due within the next DUE_SOON_DAYS business days (national calendar), so a case due on
+    Monday is flagged on Thursday, not only on Saturday."""
+    return business_days_after(today, DUE_SOON_DAYS, institution=None)
+
+
 def due_flag(case: Case, today: dt.date | None = None) -> str:
     """ "vencido", "por_vencer" or "" for a case in process."""
     today = today or timezone.localdate()
@@ -243,7 +250,7 @@ def due_flag(case: Case, today: dt.date | None = None) -> str:
         return ""
     if case.step_due_date < today:
         return "vencido"
-    if case.step_due_date <= today + dt.timedelta(days=DUE_SOON_DAYS):
+    if case.step_due_date <= due_soon_limit(today):
         return "por_vencer"
     return ""
 
