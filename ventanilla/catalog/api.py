@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
@@ -174,7 +176,19 @@ def _cost(procedure: Procedure) -> dict[str, Any] | None:
     operation_id="procedure_list",
 )
 def procedure_list(request: HttpRequest, filters: Query[ProcedureFilters]) -> dict[str, Any]:
-    """Public. Paginated search with filters; a constant number of SQL queries per page."""
+    """Public. Paginated search with filters; a constant number of SQL queries per page. Answers are
+    cached per catalogue generation (any write makes them fresh)."""
+    digest = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()[:40]
+    key = f"catalog:api:list:{selectors.catalog_generation()}:{digest}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    answer = _procedure_list(request, filters)
+    cache.set(key, answer, 300)
+    return answer
+
+
+def _procedure_list(request: HttpRequest, filters: ProcedureFilters) -> dict[str, Any]:
     search = selectors.SearchFilters(
         q=filters.q,
         institution=filters.institution,

@@ -34,3 +34,13 @@ def test_signed_in_users_never_get_the_shared_page(procedure_a: Any, alice: Any,
     signed = login(alice).get("/")
     assert "X-Cache" not in signed
     assert "Salir" in signed.content.decode() or "salir" in signed.content.decode().lower()
+
+
+def test_api_search_is_cached_per_generation(client: Client, procedure_a: Any, institution_a: Any) -> None:
+    first = client.get("/api/v1/procedures?q=licencia").json()
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/procedures?q=licencia").json() == first
+    assert len(queries.captured_queries) == 0
+    make_procedure(institution_a, "licencia-de-pesca", "Licencia de pesca")
+    fresh = client.get("/api/v1/procedures?q=licencia").json()
+    assert fresh["count"] == first["count"] + 1
