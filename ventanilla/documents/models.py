@@ -153,6 +153,10 @@ class ApprovalRequest(models.Model):
     callback_attempts = models.PositiveIntegerField(default=0)
     callback_last_error = models.CharField(max_length=300, blank=True)
     callback_delivered_at = models.DateTimeField(null=True, blank=True)
+    # A worker posting the callback holds it until then (claimed with a conditional UPDATE); the sweeper
+    # hands back pending callbacks that are due and not held.
+    callback_locked_until = models.DateTimeField(null=True, blank=True)
+    callback_next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

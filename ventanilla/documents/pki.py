@@ -312,8 +312,12 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def check_signature(pdf: bytes) -> SignatureCheck:
-    """Validate the last signature of ``pdf`` against the trust roots; never raises for bad input."""
+def check_signature(pdf: bytes, *, moment: dt.datetime | None = None) -> SignatureCheck:
+    """Validate the last signature of ``pdf`` against the trust roots; never raises for bad input.
+
+    ``moment``: validate the certificate chain as of that time instead of now. For documents we issued, the
+    issue time recorded in our database is trusted, so a signature stays valid after the signing
+    certificate expires (there is no timestamp token to prove the signing time otherwise)."""
     from pyhanko.keys import load_certs_from_pemder_data
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
@@ -326,7 +330,9 @@ def check_signature(pdf: bytes) -> SignatureCheck:
         if not signatures:
             return NO_SIGNATURE
         roots = [cert for pem in trust_roots_pem() for cert in load_certs_from_pemder_data(pem)]
-        context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
+        context = ValidationContext(
+            trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail", moment=moment
+        )
         status = validate_pdf_signature(signatures[-1], context)
     except Exception:
         logger.info("documents: PDF signature could not be validated (malformed or unsupported file)")

@@ -3,17 +3,19 @@ requests as the person, the institution's staff and the institution's OAuth2 cli
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ventanilla.core.codes import normalize_tracking_code
 from ventanilla.core.errors import NotFound
 from ventanilla.core.permissions import institutions_with_role, is_platform_admin
+from ventanilla.identity.client_selectors import client_token_get
 
 from . import pki
 from .models import ApprovalRequest, Document
@@ -136,7 +138,11 @@ def document_verify(*, code: str) -> Verification:
     except OSError:  # the stored file is gone: nothing to vouch for
         return Verification(Outcome.ALTERED, document, pki.NO_SIGNATURE, False, False)
     hash_matches = pki.sha256_hex(content) == document.sha256
-    signature = pki.check_signature(content) if document.signed else pki.NO_SIGNATURE
+    # Our own record of when we issued it is trusted: the certificate is checked as of that moment, so the
+    # document does not turn «altered» the day the signing certificate expires.
+    signature = (
+        pki.check_signature(content, moment=document.issued_at) if document.signed else pki.NO_SIGNATURE
+    )
     return Verification(_outcome(document, signature, hash_matches), document, signature, False, hash_matches)
 
 
@@ -146,7 +152,10 @@ def copy_verify(*, content: bytes, code: str = "") -> Verification:
     digest = hashlib.sha256(content).hexdigest()
     document = Document.objects.select_related("institution").filter(sha256=digest).first()
     if document is not None:
-        signature = pki.check_signature(content) if document.signed else pki.NO_SIGNATURE
+        # Byte-for-byte one of ours: validated at the time we issued it (as the stored original is).
+        signature = (
+            pki.check_signature(content, moment=document.issued_at) if document.signed else pki.NO_SIGNATURE
+        )
         return Verification(_outcome(document, signature, True), document, signature, True, True)
     candidate = normalize_tracking_code(code or "") or normalize_tracking_code(pki.embedded_code(content))
     document = (
@@ -166,6 +175,15 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except (TypeError, ValueError, AttributeError):
         return None
+
+
+def person_may_see_approvals(person: Any) -> bool:
+    """Whether a person may see the documents they are asked to approve, and decide: identity verified
+    («verificado» or above) or both e-mail and mobile confirmed. An account that claimed, at level
+    «básico», a Person an institution had created may not act on what was addressed to that Person."""
+    if person is None:
+        return False
+    return bool(person.meets("verificado") or (person.email_verified and person.mobile_verified))
 
 
 def approval_for_person(*, person_id: int, public_id: Any) -> ApprovalRequest:
@@ -235,6 +253,22 @@ def approval_for_institution(*, institution_id: int, public_id: Any) -> Approval
     return approval
 
 
+def approval_callbacks_due_ids(*, now: Any, limit: int = 200) -> list[int]:
+    """Pending callbacks a worker should (re)try: not held by a live worker, and either due for a retry or
+    decided a while ago and never attempted (their enqueue was lost)."""
+    grace = now - dt.timedelta(minutes=2)
+    return list(
+        ApprovalRequest.objects.filter(callback_status=ApprovalRequest.CallbackStatus.PENDING)
+        .filter(Q(callback_locked_until__isnull=True) | Q(callback_locked_until__lt=now))
+        .filter(
+            Q(callback_next_attempt_at__lte=now)
+            | Q(callback_next_attempt_at__isnull=True, decided_at__lt=grace)
+        )
+        .order_by("decided_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 def approval_content(approval: ApprovalRequest) -> bytes:
     with approval.content.open("rb") as handle:
         data: bytes = handle.read()
@@ -250,7 +284,6 @@ class ClientIdentity:
     client_id: str
     name: str
     institution_id: int
-    redirect_uris: list[str]
 
 
 def _access_token(raw: str) -> Any:
@@ -278,20 +311,20 @@ def _approved_registration(application: Any) -> Any:
     return registration
 
 
+#: The OAuth2 scope an institution's system needs to ask for approvals (settings.OIDC_SCOPES).
+APPROVALS_SCOPE = "aprobacion_documentos"
+
+
 def client_from_bearer(raw: str) -> ClientIdentity | None:
-    """The approved institution client behind a client-credentials access token, or None."""
-    token = _access_token(raw)
-    if token is None or token.user_id is not None:
-        return None
-    application = token.application
-    registration = _approved_registration(application)
-    if registration is None:
+    """The approved institution client behind a client-credentials access token granted the
+    ``aprobacion_documentos`` scope, or None (a citizen's token, or a client without the scope)."""
+    caller = client_token_get((raw or "").strip())
+    if caller is None or caller.user_id is not None or APPROVALS_SCOPE not in caller.scopes:
         return None
     return ClientIdentity(
-        client_id=application.client_id,
-        name=application.name,
-        institution_id=registration.institution_id,
-        redirect_uris=application.redirect_uris.split(),
+        client_id=caller.client_id,
+        name=caller.application_name,
+        institution_id=caller.institution_id,
     )
 
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +29,7 @@ from django.utils.translation import gettext as _
 from ventanilla.core.codes import new_tracking_code
 from ventanilla.core.errors import DomainError, Forbidden, NotFound
 from ventanilla.core.models import Institution
+from ventanilla.core.net import outbound_url_problem
 from ventanilla.core.permissions import has_institution_role, is_platform_admin
 from ventanilla.core.services import audit_record
 from ventanilla.identity import account_selectors
@@ -34,6 +37,8 @@ from ventanilla.identity import account_selectors
 from . import pki
 from . import selectors as doc_selectors
 from .models import ApprovalRequest, Document
+
+logger = logging.getLogger(__name__)
 
 STAFF_ROLES = frozenset({"institution_admin", "institution_editor", "clerk", "supervisor"})
 MAX_TITLE = 255
@@ -50,24 +55,29 @@ def _new_code() -> str:
     return code
 
 
-def document_issue(
+@dataclass
+class PreparedDocument:
+    """A rendered and signed PDF with its (unsaved) row: built without touching the database."""
+
+    document: Document
+    pdf: bytes
+
+
+def document_prepare(
     *,
-    actor: Any,
     institution_id: int,
     kind: str,
     title: str,
     template_name: str,
     context: dict[str, Any],
+    actor: Any = None,
     person_id: int | None = None,
     reference: str = "",
     sign: bool = True,
     attachments: list[tuple[str, bytes]] | None = None,
-) -> Document:
-    """Render ``template_name`` (which extends documents/pdf_base.html) to PDF with a verification code and
-    QR code, sign it (PAdES B-B) with the institution's key, store it and audit ``document.issue``.
-
-    The caller decides who may issue (this service trusts it). ``attachments`` are (file name, bytes)
-    pairs embedded in the PDF (e.g. the original document an approval refers to)."""
+) -> PreparedDocument:
+    """Render and sign (the slow part) without writing anything; :func:`document_store` saves it. Lets a
+    caller keep rendering and signing outside its row locks."""
     if kind not in Document.Kind.values:
         raise DomainError(message="Tipo de documento desconocido.", code="invalid_kind", field="kind")
     title = (title or "").strip()
@@ -80,6 +90,13 @@ def document_issue(
         person_model = Document._meta.get_field("person").related_model
         if not person_model._default_manager.filter(pk=person_id).exists():  # type: ignore[union-attr]
             raise NotFound("Persona no encontrada.")
+    key = pki.signing_key_for(institution) if sign else None
+    if key is not None and key.not_after is not None and key.not_after <= timezone.now():
+        raise DomainError(
+            message="El certificado de firma de la institución venció; importe uno nuevo antes de emitir.",
+            code="signing_key_expired",
+            status=409,
+        )
     code = _new_code()
     document = Document(
         code=code,
@@ -106,8 +123,7 @@ def document_issue(
         },
     }
     pdf = pki.render_pdf(render_to_string(template_name, full_context), attachments=attachments)
-    if sign:
-        key = pki.signing_key_for(institution)
+    if key is not None:
         pdf = pki.sign_pdf(
             pdf,
             key,
@@ -115,24 +131,64 @@ def document_issue(
             location=institution.name,
         )
     document.sha256 = pki.sha256_hex(pdf)
+    return PreparedDocument(document=document, pdf=pdf)
+
+
+def document_store(*, actor: Any, prepared: PreparedDocument) -> Document:
+    """Write a prepared document (file and row) and audit ``document.issue``."""
+    document = prepared.document
     with transaction.atomic():
-        document.file.save(f"{code}.pdf", ContentFile(pdf), save=False)
+        document.file.save(f"{document.code}.pdf", ContentFile(prepared.pdf), save=False)
         document.save()
         audit_record(
             actor=actor,
             action="document.issue",
             target=document,
-            institution=institution,
+            institution=document.institution,
             after={
-                "code": code,
-                "kind": kind,
+                "code": document.code,
+                "kind": document.kind,
                 "title": document.title,
                 "reference": document.reference,
                 "sha256": document.sha256,
-                "signed": sign,
+                "signed": document.signed,
             },
         )
     return document
+
+
+def document_issue(
+    *,
+    actor: Any,
+    institution_id: int,
+    kind: str,
+    title: str,
+    template_name: str,
+    context: dict[str, Any],
+    person_id: int | None = None,
+    reference: str = "",
+    sign: bool = True,
+    attachments: list[tuple[str, bytes]] | None = None,
+) -> Document:
+    """Render ``template_name`` (which extends documents/pdf_base.html) to PDF with a verification code and
+    QR code, sign it (PAdES B-B) with the institution's key, store it and audit ``document.issue``.
+    A signing key past its ``not_after`` is refused (409 ``signing_key_expired``).
+
+    The caller decides who may issue (this service trusts it). ``attachments`` are (file name, bytes)
+    pairs embedded in the PDF (e.g. the original document an approval refers to)."""
+    prepared = document_prepare(
+        actor=actor,
+        institution_id=institution_id,
+        kind=kind,
+        title=title,
+        template_name=template_name,
+        context=context,
+        person_id=person_id,
+        reference=reference,
+        sign=sign,
+        attachments=attachments,
+    )
+    return document_store(actor=actor, prepared=prepared)
 
 
 def _may_manage_documents(actor: Any, institution_id: int) -> bool:
@@ -202,18 +258,19 @@ def content_decode(value: str, field: str = "documento") -> bytes:
         ) from exc
 
 
+def callback_url_problem(url: str) -> str | None:
+    """Why the platform may not POST to ``url`` (SSRF guard: HTTPS to public addresses only, unless
+    DOCUMENTS_CALLBACK_ALLOW_PRIVATE in development and tests), or None."""
+    return outbound_url_problem(url, allow_private=settings.DOCUMENTS_CALLBACK_ALLOW_PRIVATE)
+
+
 def _check_callback_url(url: str) -> str:
     url = (url or "").strip()
     if not url:
         return ""
-    parts = urlsplit(url)
-    local = parts.hostname in {"127.0.0.1", "localhost", "::1"}
-    if parts.scheme not in {"https", "http"} or not parts.hostname or (parts.scheme == "http" and not local):
-        raise DomainError(
-            message="La dirección de aviso debe ser https:// (http:// solo para localhost).",
-            code="invalid_callback_url",
-            field="callbackUrl",
-        )
+    problem = callback_url_problem(url)
+    if problem:
+        raise DomainError(message=problem, code="invalid_callback_url", field="callbackUrl")
     return url
 
 
@@ -335,6 +392,15 @@ def approval_decide(
     if person is None:
         raise NotFound("Solicitud no encontrada.")
     approval = doc_selectors.approval_for_person(person_id=person.pk, public_id=public_id)
+    if not doc_selectors.person_may_see_approvals(person):
+        raise DomainError(
+            message=_(
+                "Para responder solicitudes de aprobación, verifique su identidad o confirme su correo "
+                "y su celular en Mi cuenta."
+            ),
+            code="identity_not_verified",
+            status=403,
+        )
     if approval.status != ApprovalRequest.Status.PENDING:
         raise DomainError(message=_("Esta solicitud ya fue respondida."), code="already_decided", status=409)
     amr = _fresh_authentication(actor, password, code, ip_address)
@@ -344,32 +410,43 @@ def approval_decide(
         raise DomainError(
             message=_("El documento almacenado no coincide con su huella."), code="integrity", status=409
         )
+    decided_at = timezone.now()
+    status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
+    prepared: PreparedDocument | None = None
+    if approve:
+        # Render and sign the evidence before taking the row lock (seconds of work); stored under the lock
+        # only if the request is still pending then.
+        draft = ApprovalRequest.objects.get(pk=approval.pk)
+        draft.status, draft.decided_at, draft.decision_sha256 = status, decided_at, digest
+        extension = "pdf" if draft.content_type == ApprovalRequest.ContentType.PDF else "json"
+        prepared = document_prepare(
+            actor=actor,
+            institution_id=draft.institution_id,
+            kind=Document.Kind.APROBACION,
+            title=_("Constancia de aprobación: %(title)s") % {"title": draft.title},
+            template_name="documents/pdf/approval.html",
+            context={"approval": draft, "person": person, "amr": amr},
+            person_id=person.pk,
+            reference=draft.reference or str(draft.public_id),
+            attachments=[(f"original.{extension}", content)],
+        )
     with transaction.atomic():
         locked = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
         if locked.status != ApprovalRequest.Status.PENDING:
             raise DomainError(
                 message=_("Esta solicitud ya fue respondida."), code="already_decided", status=409
             )
-        locked.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
-        locked.decided_at = timezone.now()
+        locked.status = status
+        locked.decided_at = decided_at
         locked.decision_amr = amr
         locked.decision_sha256 = digest
         locked.decision_comment = (comment or "").strip()[:500]
         if locked.callback_url:
             locked.callback_status = ApprovalRequest.CallbackStatus.PENDING
-        if approve:
-            extension = "pdf" if locked.content_type == ApprovalRequest.ContentType.PDF else "json"
-            locked.evidence = document_issue(
-                actor=actor,
-                institution_id=locked.institution_id,
-                kind=Document.Kind.APROBACION,
-                title=_("Constancia de aprobación: %(title)s") % {"title": locked.title},
-                template_name="documents/pdf/approval.html",
-                context={"approval": locked, "person": person, "amr": amr},
-                person_id=person.pk,
-                reference=locked.reference or str(locked.public_id),
-                attachments=[(f"original.{extension}", content)],
-            )
+            locked.callback_locked_until = None
+            locked.callback_next_attempt_at = None
+        if prepared is not None:
+            locked.evidence = document_store(actor=actor, prepared=prepared)
         locked.save()
         audit_record(
             actor=actor,
@@ -385,14 +462,27 @@ def approval_decide(
         )
         if locked.callback_url:
             approval_id = locked.pk
-            transaction.on_commit(lambda: _enqueue_callback(approval_id))
+            # robust: a failing enqueue never breaks the commit; approval_callbacks_sweep retakes it.
+            transaction.on_commit(lambda: _enqueue_callback(approval_id), robust=True)
     return locked
 
 
-def _enqueue_callback(approval_id: int) -> None:
+def _enqueue_callback(approval_id: int, run_after: dt.datetime | None = None) -> None:
     from .tasks import deliver_approval_callback
 
-    deliver_approval_callback.enqueue(approval_id)
+    try:
+        if run_after is not None:
+            if not deliver_approval_callback.get_backend().supports_defer:
+                deliver_approval_callback.enqueue(approval_id)  # immediate backends: retry at once
+                return
+            deliver_approval_callback.using(run_after=run_after).enqueue(approval_id)
+        else:
+            deliver_approval_callback.enqueue(approval_id)
+    except Exception:
+        logger.exception(
+            "No se pudo encolar el aviso de la aprobación %s; lo retomará approval_callbacks_sweep.",
+            approval_id,
+        )
 
 
 def approval_cancel(*, actor: Any, public_id: Any) -> ApprovalRequest:
@@ -413,38 +503,101 @@ def approval_cancel(*, actor: Any, public_id: Any) -> ApprovalRequest:
     return locked
 
 
-def callback_attempt_record(
-    *, approval_id: int, delivered: bool, error: str = "", final: bool = False
-) -> ApprovalRequest | None:
-    """Record one callback delivery attempt (called by the task)."""
-    with transaction.atomic():
-        approval = ApprovalRequest.objects.select_for_update().filter(pk=approval_id).first()
-        if approval is None:
-            return None
-        approval.callback_attempts += 1
-        if delivered:
-            approval.callback_status = ApprovalRequest.CallbackStatus.DELIVERED
-            approval.callback_delivered_at = timezone.now()
-            approval.callback_last_error = ""
-        else:
-            approval.callback_last_error = error[:300]
-            if final:
-                approval.callback_status = ApprovalRequest.CallbackStatus.FAILED
-        approval.save(
-            update_fields=[
-                "callback_attempts",
-                "callback_status",
-                "callback_delivered_at",
-                "callback_last_error",
-            ]
+def enqueue_callback_retry(approval_id: int, run_after: dt.datetime) -> None:
+    """Schedule the next attempt (deferred when the queue supports it; at once on immediate backends)."""
+    _enqueue_callback(approval_id, run_after=run_after)
+
+
+def callback_lease() -> dt.timedelta:
+    """How long a worker holds a callback it is posting: well past the HTTP timeout."""
+    return dt.timedelta(seconds=int(3 * float(settings.DOCUMENTS_CALLBACK_TIMEOUT)) + 30)
+
+
+def callback_retry_delay(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(6 * 3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def callback_claim(*, approval_id: int, now: dt.datetime | None = None) -> int | None:
+    """Claim a pending callback for one delivery attempt: a conditional UPDATE (still pending, not held by
+    a live worker, attempts unchanged since read) takes a lease and counts the attempt. Returns the number
+    of this attempt, or None when there is nothing to post or another worker holds it."""
+    now = now or timezone.now()
+    row = (
+        ApprovalRequest.objects.filter(pk=approval_id, callback_status=ApprovalRequest.CallbackStatus.PENDING)
+        .values("callback_attempts")
+        .first()
+    )
+    if row is None:
+        return None
+    attempts = int(row["callback_attempts"])
+    claimed = (
+        ApprovalRequest.objects.filter(
+            pk=approval_id,
+            callback_status=ApprovalRequest.CallbackStatus.PENDING,
+            callback_attempts=attempts,
         )
+        .filter(Q(callback_locked_until__isnull=True) | Q(callback_locked_until__lt=now))
+        .update(callback_attempts=attempts + 1, callback_locked_until=now + callback_lease())
+    )
+    return attempts + 1 if claimed else None
+
+
+def callback_attempt_record(
+    *, approval_id: int, attempt: int, delivered: bool, error: str = "", final: bool = False
+) -> str:
+    """Record the outcome of the claimed attempt number ``attempt`` (called by the task). The update is
+    conditional on that claim: a worker whose lease expired and whose callback was taken over records
+    nothing on the row. Returns "delivered", "retry", "failed" or "superseded"."""
+    now = timezone.now()
+    S = ApprovalRequest.CallbackStatus
+    claim = ApprovalRequest.objects.filter(
+        pk=approval_id, callback_status=S.PENDING, callback_attempts=attempt
+    )
+    with transaction.atomic():
+        if delivered:
+            outcome = "delivered"
+            updated = claim.update(
+                callback_status=S.DELIVERED,
+                callback_delivered_at=now,
+                callback_last_error="",
+                callback_locked_until=None,
+                callback_next_attempt_at=None,
+            )
+        elif final:
+            outcome = "failed"
+            updated = claim.update(
+                callback_status=S.FAILED,
+                callback_last_error=error[:300],
+                callback_locked_until=None,
+                callback_next_attempt_at=None,
+            )
+        else:
+            outcome = "retry"
+            updated = claim.update(
+                callback_last_error=error[:300],
+                callback_locked_until=None,
+                callback_next_attempt_at=now + callback_retry_delay(attempt),
+            )
+        if not updated:
+            logger.warning("documents: callback attempt %s of approval %s superseded", attempt, approval_id)
+            outcome = "superseded"
+        approval = ApprovalRequest.objects.filter(pk=approval_id).first()
         audit_record(
             actor=None,
             action="document_approval.callback",
             target=approval,
-            metadata={"delivered": delivered, "attempt": approval.callback_attempts, "error": error[:300]},
+            metadata={"delivered": delivered, "attempt": attempt, "error": error[:300], "outcome": outcome},
         )
-    return approval
+    return outcome
+
+
+def approval_callbacks_sweep(*, now: dt.datetime | None = None) -> int:
+    """Hand back to the delivery task every pending callback that is due and not held by a live worker
+    (lost enqueue, dead worker, retry whose deferred run never came). Run by ``outbox_sweep``."""
+    ids = doc_selectors.approval_callbacks_due_ids(now=now or timezone.now())
+    for approval_id in ids:
+        _enqueue_callback(approval_id)
+    return len(ids)
 
 
 def signing_key_import(*, actor: Any, institution_id: int, pkcs12: bytes, password: bytes | None) -> Any:

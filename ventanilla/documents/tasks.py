@@ -11,7 +11,6 @@ the secret is the ``secretoCallback`` returned when the request was created.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -22,7 +21,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.utils import timezone
-from django_tasks import default_task_backend, task
+from django_tasks import task
 
 from . import pki, selectors, services
 from .models import ApprovalRequest
@@ -47,9 +46,22 @@ def http_client() -> httpx.Client:
 
 @task(queue_name="webhooks")
 def deliver_approval_callback(approval_id: int) -> str:
-    approval = ApprovalRequest.objects.select_related("evidence").filter(pk=approval_id).first()
-    if approval is None or approval.callback_status != ApprovalRequest.CallbackStatus.PENDING:
+    """One delivery attempt: claim (conditional UPDATE with a lease), check the address again (SSRF),
+    POST, record the outcome against this claim only. Duplicates and late runs do nothing."""
+    attempt = services.callback_claim(approval_id=approval_id)
+    if attempt is None:
         return "nothing to do"
+    approval = ApprovalRequest.objects.select_related("evidence").get(pk=approval_id)
+    final = attempt >= settings.DOCUMENTS_CALLBACK_MAX_ATTEMPTS
+    problem = services.callback_url_problem(approval.callback_url)
+    if problem:  # DNS may have changed since the request was accepted: no POST to an internal address
+        services.callback_attempt_record(
+            approval_id=approval_id, attempt=attempt, delivered=False, error=problem, final=final
+        )
+        logger.warning("documents: approval callback %s refused (%s)", approval.public_id, problem)
+        if not final:
+            _retry(approval_id, attempt)
+        return problem
     body = json.dumps(selectors.approval_public_dict(approval), ensure_ascii=False).encode()
     timestamp = str(int(time.time()))
     headers = {
@@ -63,22 +75,19 @@ def deliver_approval_callback(approval_id: int) -> str:
         with http_client() as client:
             response = client.post(approval.callback_url, content=body, headers=headers)
         if 200 <= response.status_code < 300:
-            services.callback_attempt_record(approval_id=approval_id, delivered=True)
+            services.callback_attempt_record(approval_id=approval_id, attempt=attempt, delivered=True)
             return "delivered"
         error = f"HTTP {response.status_code}"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
-    final = approval.callback_attempts + 1 >= settings.DOCUMENTS_CALLBACK_MAX_ATTEMPTS
-    services.callback_attempt_record(approval_id=approval_id, delivered=False, error=error, final=final)
+    outcome = services.callback_attempt_record(
+        approval_id=approval_id, attempt=attempt, delivered=False, error=error, final=final
+    )
     logger.info("documents: approval callback %s failed (%s)", approval.public_id, error)
-    if not final:
-        _retry(approval_id, approval.callback_attempts + 1)
+    if outcome == "retry":
+        _retry(approval_id, attempt)
     return error
 
 
 def _retry(approval_id: int, attempts: int) -> None:
-    if default_task_backend.supports_defer:
-        delay = dt.timedelta(seconds=30 * 2 ** (attempts - 1))
-        deliver_approval_callback.using(run_after=timezone.now() + delay).enqueue(approval_id)
-    else:
-        deliver_approval_callback.enqueue(approval_id)
+    services.enqueue_callback_retry(approval_id, timezone.now() + services.callback_retry_delay(attempts))

@@ -109,6 +109,11 @@ def _person_or_404(request: HttpRequest) -> Any:
     return person
 
 
+def _verify_first(request: HttpRequest) -> HttpResponse:
+    """What an account that has not proved its identity sees instead of a request addressed to it."""
+    return render(request, "documents/my_approval_verify_first.html", {"active": "aprobaciones"}, status=403)
+
+
 @login_required
 def my_approvals(request: HttpRequest) -> HttpResponse:
     person = account_selectors.person_for_user(request.user)
@@ -121,7 +126,13 @@ def my_approvals(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "documents/my_approvals.html",
-        {"items": items, "pager": pager, "has_person": person is not None, "active": "aprobaciones"},
+        {
+            "items": items,
+            "pager": pager,
+            "has_person": person is not None,
+            "may_see": selectors.person_may_see_approvals(person),
+            "active": "aprobaciones",
+        },
     )
 
 
@@ -136,6 +147,8 @@ def my_approval(request: HttpRequest, public_id: str) -> HttpResponse:
         approval = selectors.approval_for_person(person_id=person.pk, public_id=public_id)
     except NotFound as exc:
         raise Http404 from exc
+    if not selectors.person_may_see_approvals(person):
+        return _verify_first(request)
     with_code = account_selectors.has_active_totp(request.user)
     form = DecisionForm(request.POST or None, with_code=with_code)
     status = 200
@@ -194,6 +207,8 @@ def my_approval_content(request: HttpRequest, public_id: str) -> HttpResponse:
         approval = selectors.approval_for_person(person_id=person.pk, public_id=public_id)
     except NotFound as exc:
         raise Http404 from exc
+    if not selectors.person_may_see_approvals(person):
+        return _verify_first(request)
     extension = "pdf" if approval.content_type == "PDF" else "json"
     return _content_response(
         selectors.approval_content(approval), approval.content_type, f"documento.{extension}"
@@ -207,6 +222,8 @@ def my_approval_evidence(request: HttpRequest, public_id: str) -> HttpResponse:
         approval = selectors.approval_for_person(person_id=person.pk, public_id=public_id)
     except NotFound as exc:
         raise Http404 from exc
+    if not selectors.person_may_see_approvals(person):
+        return _verify_first(request)
     if approval.evidence is None:
         raise Http404
     return _content_response(

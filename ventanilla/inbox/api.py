@@ -63,6 +63,12 @@ class ConstanciaOut(Schema):
 class EvidenceOut(Schema):
     content_hash: str
     hash_algorithm: str
+    hash_version: int = Field(
+        ...,
+        description="1: asunto, contenido y adjuntos; 2: además institución, "
+        "destinatario, referencia, efecto legal, uuid y puesta a disposición.",
+    )
+    hash_verified: bool = Field(..., description="La huella coincide con la notificación almacenada.")
     available_at: dt.datetime
     first_opened_at: dt.datetime | None
     effective_at: dt.datetime | None

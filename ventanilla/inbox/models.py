@@ -35,8 +35,14 @@ class Notification(models.Model):
     constancia = models.ForeignKey(
         "documents.Document", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A worker issuing the constancia holds the notification until then (conditional UPDATE), so two runs
+    # of the task never issue two constancias.
+    constancia_claimed_until = models.DateTimeField(null=True, blank=True)
     sender_label = models.CharField(max_length=150, blank=True)
     content_hash = models.CharField(max_length=64)
+    # 1: subject, body and attachments only (notifications sent before v2); 2: also institution, recipient,
+    # case reference, legal flag, uuid and available_at (selectors.evidence_hash).
+    content_hash_version = models.PositiveSmallIntegerField(default=1)
     available_at = models.DateTimeField(_("puesta a disposición"))
     first_opened_at = models.DateTimeField(_("primera apertura"), null=True, blank=True)
     deemed_on = models.DateField(null=True, blank=True, db_index=True)
@@ -160,6 +166,9 @@ class DeliveryAttempt(models.Model):
         STARTED = "started", _("En curso")
         SENT = "sent", _("Enviado")
         FAILED = "failed", _("Fallido")
+        # The worker's lease expired and another worker took the message over: this attempt's result
+        # is kept here but changes nothing on the message.
+        SUPERSEDED = "superseded", _("Reemplazado por otro intento")
 
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="delivery_attempts")
     number = models.PositiveIntegerField()

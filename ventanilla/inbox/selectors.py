@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from ventanilla.core.countries.base import NOTIFY_ON_DELIVERY, NOTIFY_ON_OPEN_OR_DAYS
 from ventanilla.core.errors import NotFound
 from ventanilla.core.models import Role
 from ventanilla.core.permissions import institutions_with_role, is_platform_admin
+from ventanilla.identity.client_selectors import client_token_get
 
 from .models import ApiKey, MessageTemplate, Notification, OutboxMessage
 
@@ -59,23 +63,17 @@ class ApiCaller:
     label: str
 
 
+#: The OAuth2 scope an institution's system needs to send notifications (settings.OIDC_SCOPES).
+NOTIFICATIONS_SCOPE = "notificaciones"
+
+
 def api_caller_for_token(token: str) -> ApiCaller | None:
-    """The institution behind an OAuth2 bearer token: a valid, unexpired token of an approved client."""
-    if not token:
+    """The institution behind an OAuth2 bearer token: a live client-credentials token (no person behind
+    it) of an approved client, granted the ``notificaciones`` scope. A citizen's token is refused."""
+    caller = client_token_get(token)
+    if caller is None or caller.user_id is not None or NOTIFICATIONS_SCOPE not in caller.scopes:
         return None
-    checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
-    access = (
-        get_access_token_model()
-        .objects.select_related("application__registration")
-        .filter(token_checksum=checksum)
-        .first()
-    )
-    if access is None or access.is_expired() or access.application is None:
-        return None
-    registration = getattr(access.application, "registration", None)
-    if registration is None or registration.status != "aprobada":
-        return None
-    return ApiCaller(institution_id=registration.institution_id, label=f"api:{access.application.client_id}")
+    return ApiCaller(institution_id=caller.institution_id, label=f"api:{caller.client_id}")
 
 
 def api_keys_for_service(service_id: str) -> list[ApiKey]:
@@ -101,6 +99,26 @@ def manager_institution_ids(user: Any) -> set[int] | None:
 
 
 # -- citizen's inbox -----------------------------------------------------------------------------------
+
+
+def link_path_is_safe(path: str) -> bool:
+    """A notification's link must stay on this site: a single "/" followed by something other than "/" or
+    "\\" (browsers read "//host" and "/\\host" as another host), no control characters, and no host or
+    scheme by Django's own test."""
+    if not path or len(path) < 2 or path[0] != "/" or path[1] in "/\\":
+        return False
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        return False
+    return url_has_allowed_host_and_scheme(path, allowed_hosts=set())
+
+
+def person_can_read_notifications(person: Any) -> bool:
+    """Whether the content of notifications is shown to this person (and opening them counts): identity
+    verified («verificado» or above), or both e-mail and mobile confirmed. A self-registered account that
+    claimed a Person the institutions created (level «básico», contacts unconfirmed) may not read them."""
+    if person is None:
+        return False
+    return bool(person.meets("verificado") or (person.email_verified and person.mobile_verified))
 
 
 def unread_count(*, person_id: int) -> int:
@@ -138,7 +156,7 @@ def _parse_uuid(value: Any) -> uuid.UUID:
 
 def notification_get_for_person(*, person_id: int, notification_uuid: Any) -> Notification:
     found = (
-        Notification.objects.select_related("institution")
+        Notification.objects.select_related("institution", "person", "constancia")
         .prefetch_related("documents")
         .filter(person_id=person_id, uuid=_parse_uuid(notification_uuid))
         .first()
@@ -146,6 +164,23 @@ def notification_get_for_person(*, person_id: int, notification_uuid: Any) -> No
     if found is None:
         raise NotFound(message="Notificación no encontrada.")
     return found
+
+
+def notification_document_for_person(*, notification: Notification, code: str) -> Any:
+    """One of the notification's attached documents, or its constancia, by verification code; NotFound
+    for any other code (the person only reaches documents through their own notification)."""
+    from ventanilla.core.codes import normalize_tracking_code
+
+    wanted = normalize_tracking_code(code or "")
+    if not wanted:
+        raise NotFound(message="Documento no encontrado.")
+    constancia = notification.constancia
+    if constancia is not None and constancia.code == wanted:
+        return constancia
+    for document in notification.documents.all():
+        if document.code == wanted:
+            return document
+    raise NotFound(message="Documento no encontrado.")
 
 
 def notification_get_for_institution(*, institution_ids: set[int], notification_uuid: Any) -> Notification:
@@ -180,8 +215,10 @@ def notification_list_for_institutions(
 
 
 def notifications_due_for_deeming(*, today: dt.date) -> QuerySet[Notification]:
+    """Unopened legal notifications whose last day (``deemed_on``, the Nth business day) is over: they take
+    effect at 00:00 of the day after, so only those with ``deemed_on`` strictly before ``today``."""
     return Notification.objects.filter(
-        legal=True, effective_at__isnull=True, first_opened_at__isnull=True, deemed_on__lte=today
+        legal=True, effective_at__isnull=True, first_opened_at__isnull=True, deemed_on__lt=today
     ).select_related("institution")
 
 
@@ -220,6 +257,74 @@ def api_key_get(*, institution_ids: set[int] | None, key_id: int) -> ApiKey:
     return found
 
 
+EVIDENCE_HASH_VERSION = 2
+
+
+def evidence_hash(
+    *,
+    version: int,
+    subject: str,
+    body: str,
+    attachment_hashes: Sequence[str],
+    uuid_value: Any = None,
+    institution_code: str = "",
+    recipient: tuple[str, str, str] = ("", "", ""),
+    case_reference: str = "",
+    legal: bool = False,
+    available_at: dt.datetime | None = None,
+) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of a notification's evidence.
+
+    v1 (notifications sent before v2): ``{"subject", "body", "attachments"}``.
+    v2: ``{"v": 2, "uuid", "institution" (code), "recipient": {"document_type", "document_number",
+    "document_complement"}, "case_reference", "legal", "available_at" (ISO 8601, UTC, microseconds),
+    "subject", "body", "attachments"}`` — so the hash also proves who sent it, to whom, about which case,
+    with which legal effect, and when it was made available. Attachments: their SHA-256, sorted."""
+    data: dict[str, Any] = {"subject": subject, "body": body, "attachments": sorted(attachment_hashes)}
+    if version >= 2:
+        if available_at is None:
+            raise ValueError("available_at is required for evidence hash v2")
+        data.update(
+            {
+                "v": 2,
+                "uuid": str(uuid_value),
+                "institution": institution_code,
+                "recipient": {
+                    "document_type": recipient[0],
+                    "document_number": recipient[1],
+                    "document_complement": recipient[2],
+                },
+                "case_reference": case_reference,
+                "legal": bool(legal),
+                "available_at": available_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            }
+        )
+    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def notification_evidence_hash(notification: Notification, *, version: int | None = None) -> str:
+    """The evidence hash recomputed from the stored notification (its version unless ``version``)."""
+    person = notification.person
+    return evidence_hash(
+        version=notification.content_hash_version if version is None else version,
+        subject=notification.subject,
+        body=notification.body,
+        attachment_hashes=[d.sha256 for d in notification.documents.all()],
+        uuid_value=notification.uuid,
+        institution_code=notification.institution.code,
+        recipient=(person.document_type, person.document_number, person.document_complement),
+        case_reference=notification.case_reference,
+        legal=notification.legal,
+        available_at=notification.available_at,
+    )
+
+
+def notification_hash_verifies(notification: Notification) -> bool:
+    """Whether the stored evidence hash still matches the stored notification (v1 and v2 alike)."""
+    return hmac.compare_digest(notification_evidence_hash(notification), notification.content_hash)
+
+
 def notification_evidence(notification: Notification) -> dict[str, Any]:
     """The evidence trail of a notification, as the API and the back office show it."""
     constancia = notification.constancia
@@ -227,6 +332,8 @@ def notification_evidence(notification: Notification) -> dict[str, Any]:
     return {
         "content_hash": notification.content_hash,
         "hash_algorithm": "sha256",
+        "hash_version": notification.content_hash_version,
+        "hash_verified": notification_hash_verifies(notification),
         "available_at": notification.available_at,
         "first_opened_at": notification.first_opened_at,
         "effective_at": notification.effective_at,

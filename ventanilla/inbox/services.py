@@ -13,8 +13,6 @@ sent again; a message whose worker died mid-send is taken back by ``outbox_sweep
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import re
 import uuid
@@ -366,8 +364,9 @@ def _send_now(message: OutboxMessage) -> str:
 
 
 def message_deliver(*, message_id: Any, now: dt.datetime | None = None) -> str:
-    """One delivery attempt. Returns "sent", "retry", "failed" or "skipped" (not due, already sent, or held
-    by another worker whose lease has not expired)."""
+    """One delivery attempt. Returns "sent", "retry", "failed", "superseded" (this worker's lease expired and
+    another worker claimed the message meanwhile: nothing changed on the message) or "skipped" (not due,
+    already sent, or held by another worker whose lease has not expired)."""
     now = now or timezone.now()
     lease = dt.timedelta(seconds=int(getattr(settings, "OUTBOX_LEASE_SECONDS", 300)))
     S = OutboxMessage.Status
@@ -388,6 +387,9 @@ def message_deliver(*, message_id: Any, now: dt.datetime | None = None) -> str:
             return "skipped"
         message = OutboxMessage.objects.get(pk=pk)
         attempt = DeliveryAttempt.objects.create(message=message, number=message.attempts, started_at=now)
+    # Every final update is conditional on this claim: still «sending» with the attempt count it set. If the
+    # lease expired and another worker claimed the message, this one only records its attempt as superseded.
+    mine = OutboxMessage.objects.filter(pk=pk, status=S.SENDING, attempts=message.attempts)
     try:
         reference = _send_now(message)
     except Exception as exc:
@@ -395,13 +397,26 @@ def message_deliver(*, message_id: Any, now: dt.datetime | None = None) -> str:
         finished = timezone.now()
         max_attempts = int(getattr(settings, "OUTBOX_MAX_ATTEMPTS", 6))
         with transaction.atomic():
-            DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-                outcome=DeliveryAttempt.Outcome.FAILED, finished_at=finished, error=error
-            )
             if message.attempts >= max_attempts:
-                OutboxMessage.objects.filter(pk=pk, status=S.SENDING).update(
+                updated = mine.update(
                     status=S.FAILED, last_error=error, locked_until=None, next_attempt_at=None
                 )
+                outcome = "failed"
+            else:
+                next_at = now + retry_delay(message.attempts)
+                updated = mine.update(
+                    status=S.QUEUED, last_error=error, locked_until=None, next_attempt_at=next_at
+                )
+                outcome = "retry"
+            DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+                outcome=DeliveryAttempt.Outcome.FAILED if updated else DeliveryAttempt.Outcome.SUPERSEDED,
+                finished_at=finished,
+                error=error,
+            )
+            if not updated:
+                logger.warning("Intento %s del mensaje %s reemplazado por otro.", message.attempts, pk)
+                return "superseded"
+            if outcome == "failed":
                 audit_record(
                     actor=None,
                     action="inbox.message.failed",
@@ -410,24 +425,26 @@ def message_deliver(*, message_id: Any, now: dt.datetime | None = None) -> str:
                     metadata={"attempts": message.attempts, "error": error[:300]},
                 )
                 return "failed"
-            next_at = now + retry_delay(message.attempts)
-            OutboxMessage.objects.filter(pk=pk, status=S.SENDING).update(
-                status=S.QUEUED, last_error=error, locked_until=None, next_attempt_at=next_at
-            )
             transaction.on_commit(lambda: _enqueue_delivery(str(pk), run_after=next_at))
         return "retry"
+    finished = timezone.now()
     with transaction.atomic():
-        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-            outcome=DeliveryAttempt.Outcome.SENT, finished_at=timezone.now(), provider_reference=reference
-        )
-        OutboxMessage.objects.filter(pk=pk).update(
+        updated = mine.update(
             status=S.SENT,
-            sent_at=timezone.now(),
+            sent_at=finished,
             provider_reference=reference,
             locked_until=None,
             next_attempt_at=None,
             last_error="",
         )
+        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+            outcome=DeliveryAttempt.Outcome.SENT if updated else DeliveryAttempt.Outcome.SUPERSEDED,
+            finished_at=finished,
+            provider_reference=reference,
+        )
+        if not updated:
+            logger.warning("Intento %s del mensaje %s reemplazado por otro.", message.attempts, pk)
+            return "superseded"
         audit_record(
             actor=None,
             action="inbox.message.sent",
@@ -456,14 +473,9 @@ def outbox_sweep(*, now: dt.datetime | None = None, inline: bool = False) -> int
 
 
 def content_hash(*, subject: str, body: str, attachment_hashes: Sequence[str]) -> str:
-    """SHA-256 of the canonical JSON of subject, body and the attachments' SHA-256 (sorted)."""
-    canonical = json.dumps(
-        {"subject": subject, "body": body, "attachments": sorted(attachment_hashes)},
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """Evidence hash v1 (notifications sent before v2): subject, body and the attachments' SHA-256 only.
+    New notifications use v2 (selectors.evidence_hash)."""
+    return selectors.evidence_hash(version=1, subject=subject, body=body, attachment_hashes=attachment_hashes)
 
 
 def recipient_resolve(
@@ -584,7 +596,7 @@ def notification_send(
                 message=_("La referencia es demasiado larga."), code="too_long", field="case_reference"
             )
         )
-    if link_path and (not link_path.startswith("/") or link_path.startswith("//")):
+    if link_path and not selectors.link_path_is_safe(link_path):
         problems.append(DomainError(message=_("El enlace debe ser una ruta del portal."), field="link_path"))
     if problems:
         first, *rest = problems
@@ -619,9 +631,19 @@ def notification_send(
             sender_label=(
                 actor.get_username() if getattr(actor, "is_authenticated", False) else str(actor or "sistema")
             )[:150],
-            content_hash=content_hash(
-                subject=subject, body=body, attachment_hashes=[d.sha256 for d in documents]
-            ),
+            available_at=now,
+            content_hash_version=selectors.EVIDENCE_HASH_VERSION,
+        )
+        notification.content_hash = selectors.evidence_hash(
+            version=selectors.EVIDENCE_HASH_VERSION,
+            subject=subject,
+            body=body,
+            attachment_hashes=[d.sha256 for d in documents],
+            uuid_value=notification.uuid,
+            institution_code=institution.code,
+            recipient=(person.document_type, person.document_number, person.document_complement),
+            case_reference=case_reference,
+            legal=notification.legal,
             available_at=now,
         )
         if notification.legal:
@@ -647,6 +669,7 @@ def notification_send(
                 "legal": notification.legal,
                 "case_reference": case_reference,
                 "content_hash": notification.content_hash,
+                "content_hash_version": notification.content_hash_version,
                 "documents": [d.pk for d in documents],
                 "effect_rule": notification.effect_rule,
                 "deemed_on": notification.deemed_on,
@@ -725,9 +748,11 @@ def _take_effect(notification: Notification, *, at: dt.datetime, reason: str, ac
 
 
 def _deemed_at(notification: Notification) -> dt.datetime | None:
+    """When an unopened notification takes effect: at the END of the Nth business day (``deemed_on``), i.e.
+    00:00 of the following day. An opening at any time during ``deemed_on`` still counts as «opened»."""
     if notification.deemed_on is None:
         return None
-    midnight = dt.datetime.combine(notification.deemed_on, dt.time.min)
+    midnight = dt.datetime.combine(notification.deemed_on + dt.timedelta(days=1), dt.time.min)
     return timezone.make_aware(midnight, timezone.get_default_timezone())
 
 
@@ -735,10 +760,19 @@ def notification_open(
     *, actor: Any, notification: Notification, now: dt.datetime | None = None
 ) -> Notification:
     """The person opens it in Mi cuenta: the first opening is recorded once (and audited); with the
-    «opened or N business days» rule it takes effect now — unless the deadline already passed."""
+    «opened or N business days» rule it takes effect now — unless the deadline already passed. Refused
+    (403 DomainError) unless the person may read notifications (selectors.person_can_read_notifications)."""
     now = now or timezone.now()
     if notification.first_opened_at is not None:
         return notification
+    if not selectors.person_can_read_notifications(notification.person):
+        raise DomainError(
+            message=_(
+                "Para leer sus notificaciones, verifique su identidad o confirme su correo y su celular."
+            ),
+            code="identity_not_verified",
+            status=403,
+        )
     with transaction.atomic():
         locked = Notification.objects.select_for_update().get(pk=notification.pk)
         if locked.first_opened_at is not None:
@@ -798,17 +832,25 @@ def notifications_deem(*, now: dt.datetime | None = None) -> int:
             count += 1
     for missing in Notification.objects.filter(
         legal=True, effective_at__lt=now - dt.timedelta(minutes=10), constancia__isnull=True
-    )[:200]:
+    ).filter(Q(constancia_claimed_until__isnull=True) | Q(constancia_claimed_until__lt=now))[:200]:
         _schedule_constancia(missing)
     return count
 
 
+CONSTANCIA_CLAIM = dt.timedelta(minutes=10)
+
+
 def notification_constancia_issue(*, notification_id: int) -> Any:
-    """Issue the signed «constancia de notificación» through the documents app (idempotent)."""
+    """Issue the signed «constancia de notificación» through the documents app (idempotent).
+
+    The notification is claimed first with a conditional UPDATE (no constancia yet, no live claim), so a
+    second run of the task — duplicate enqueue, the deeming sweep, a retry — issues nothing while the first
+    renders and signs. A claim left by a worker that died expires after CONSTANCIA_CLAIM and
+    ``notifications_deem`` schedules the constancia again."""
     from ventanilla.documents.services import document_issue
 
     notification = (
-        Notification.objects.select_related("institution", "person")
+        Notification.objects.select_related("institution", "person", "constancia")
         .prefetch_related("documents")
         .filter(pk=notification_id)
         .first()
@@ -817,6 +859,14 @@ def notification_constancia_issue(*, notification_id: int) -> Any:
         return None
     if notification.constancia_id is not None:
         return notification.constancia
+    now = timezone.now()
+    claimed = (
+        Notification.objects.filter(pk=notification.pk, constancia__isnull=True)
+        .filter(Q(constancia_claimed_until__isnull=True) | Q(constancia_claimed_until__lt=now))
+        .update(constancia_claimed_until=now + CONSTANCIA_CLAIM)
+    )
+    if not claimed:
+        return None  # issued meanwhile, or another worker is issuing it
     context = {
         "notification": notification,
         "institution": notification.institution,
@@ -824,20 +874,26 @@ def notification_constancia_issue(*, notification_id: int) -> Any:
         "attachments": list(notification.documents.all()),
         "effect_label": Notification.EffectReason(notification.effect_reason).label,
     }
-    document = document_issue(
-        actor=None,
-        institution_id=notification.institution_id,
-        kind="constancia_notificacion",
-        title=_("Constancia de notificación — %(subject)s") % {"subject": notification.subject[:150]},
-        template_name="inbox/constancia.html",
-        context=context,
-        person_id=notification.person_id,
-        reference=str(notification.uuid),
-        sign=True,
-    )
+    try:
+        document = document_issue(
+            actor=None,
+            institution_id=notification.institution_id,
+            kind="constancia_notificacion",
+            title=_("Constancia de notificación — %(subject)s") % {"subject": notification.subject[:150]},
+            template_name="inbox/constancia.html",
+            context=context,
+            person_id=notification.person_id,
+            reference=str(notification.uuid),
+            sign=True,
+        )
+    except Exception:
+        Notification.objects.filter(pk=notification.pk, constancia__isnull=True).update(
+            constancia_claimed_until=None
+        )
+        raise
     with transaction.atomic():
         updated = Notification.objects.filter(pk=notification.pk, constancia__isnull=True).update(
-            constancia=document
+            constancia=document, constancia_claimed_until=None
         )
         if updated:
             audit_record(

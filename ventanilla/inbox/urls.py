@@ -13,6 +13,11 @@ urlpatterns = [
         name="account-notification-detail",
     ),
     path(
+        "cuenta/notificaciones/<str:notification_id>/documentos/<str:code>.pdf",
+        views.account_notification_document,
+        name="account-notification-document",
+    ),
+    path(
         "cuenta/notificaciones/<str:notification_id>/archivar/",
         views.account_notification_archive,
         name="account-notification-archive",

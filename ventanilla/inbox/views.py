@@ -50,8 +50,9 @@ def account_page(view: View) -> View:
 @account_page
 def account_notification_list(request: HttpRequest) -> HttpResponse:
     person = person_for_user(request.user)
+    can_read = selectors.person_can_read_notifications(person)
     search = InboxSearchForm(request.GET or None)
-    query = search.cleaned_data["q"] if search.is_valid() else ""
+    query = search.cleaned_data["q"] if search.is_valid() and can_read else ""
     archived = request.GET.get("archivadas") == "1"
     if person is None:
         items, pager, unread = [], None, 0
@@ -72,6 +73,7 @@ def account_notification_list(request: HttpRequest) -> HttpResponse:
             "search": search,
             "query": query,
             "archived": archived,
+            "can_read": can_read,
             "active": "notificaciones",
         },
     )
@@ -90,6 +92,14 @@ def _own_notification(request: HttpRequest, notification_id: Any) -> Any:
 @account_page
 def account_notification_detail(request: HttpRequest, notification_id: Any) -> HttpResponse:
     notification = _own_notification(request, notification_id)
+    if not selectors.person_can_read_notifications(notification.person):
+        # No content and no opening recorded: the account must first prove who it belongs to.
+        return render(
+            request,
+            "inbox/account_verify_first.html",
+            {"notification": notification, "active": "notificaciones"},
+            status=403,
+        )
     services.notification_open(actor=request.user, notification=notification)
     return render(
         request,
@@ -97,9 +107,44 @@ def account_notification_detail(request: HttpRequest, notification_id: Any) -> H
         {
             "notification": notification,
             "documents": list(notification.documents.all()),
+            # rows stored before the stricter check are shown only if their link is still safe
+            "link_path": notification.link_path
+            if selectors.link_path_is_safe(notification.link_path)
+            else "",
             "active": "notificaciones",
         },
     )
+
+
+@account_page
+def account_notification_document(request: HttpRequest, notification_id: Any, code: str) -> HttpResponse:
+    """The signed PDF of an attached document or of the constancia, for the person of the notification
+    only (anyone else: 404). Downloading is reading the content: same identity rule, and it counts as
+    opening the notification."""
+    from ventanilla.documents.selectors import document_content
+
+    notification = _own_notification(request, notification_id)
+    if not selectors.person_can_read_notifications(notification.person):
+        return render(
+            request,
+            "inbox/account_verify_first.html",
+            {"notification": notification, "active": "notificaciones"},
+            status=403,
+        )
+    try:
+        document = selectors.notification_document_for_person(notification=notification, code=code)
+    except NotFound:
+        raise Http404 from None
+    services.notification_open(actor=request.user, notification=notification)
+    try:
+        content = document_content(document)
+    except OSError:
+        raise Http404 from None
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.code}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @account_page

@@ -281,3 +281,75 @@ def test_json_request_page_passes_checks(citizen: Any, institution_a: Any, bob: 
     page = client.get(f"/cuenta/aprobaciones/{approval.public_id}/")
     check_page(page)
     assert "ingresos" in page.content.decode()
+
+
+def test_unverified_account_cannot_see_or_decide(
+    pending: ApprovalRequest, citizen: Any, check_page: Any
+) -> None:
+    """Regression: an account that claimed, at «básico» and without confirmed contacts, a Person an
+    institution created could read and approve the documents addressed to that Person."""
+    from ventanilla.core.errors import DomainError
+    from ventanilla.documents import services
+
+    citizen.person.__class__.objects.filter(pk=citizen.person.pk).update(
+        assurance_level="basico", email_verified=False, mobile_verified=True
+    )
+    client = Client()
+    client.force_login(citizen)
+    listing = client.get("/cuenta/aprobaciones/").content.decode()
+    assert "Contrato de servicios 2026" not in listing and "Verifique su identidad" in listing
+    page = client.get(f"/cuenta/aprobaciones/{pending.public_id}/")
+    assert page.status_code == 403 and "Contrato de servicios 2026" not in page.content.decode()
+    assert 'href="/cuenta/"' in page.content.decode()
+    page.status_code = 200  # the page checks (one h1, labels, CSP) on the explanation page
+    check_page(page)
+    check_page(client.get("/cuenta/aprobaciones/"))
+    assert client.get(f"/cuenta/aprobaciones/{pending.public_id}/documento").status_code == 403
+    posted = client.post(
+        f"/cuenta/aprobaciones/{pending.public_id}/", {"decision": "aprobar", "password": PASSWORD}
+    )
+    assert posted.status_code == 403
+    with pytest.raises(DomainError) as refused:
+        services.approval_decide(
+            actor=type(citizen).objects.get(pk=citizen.pk),
+            public_id=pending.public_id,
+            approve=True,
+            password=PASSWORD,
+        )
+    assert refused.value.code == "identity_not_verified"
+    pending.refresh_from_db()
+    assert pending.status == "pendiente" and pending.evidence is None
+    # Verified identity: allowed again.
+    citizen.person.__class__.objects.filter(pk=citizen.person.pk).update(assurance_level="verificado")
+    assert client.get(f"/cuenta/aprobaciones/{pending.public_id}/").status_code == 200
+
+
+def test_evidence_is_rendered_outside_the_lock_and_dropped_if_decided_meanwhile(
+    pending: ApprovalRequest, citizen: Any, monkeypatch: Any
+) -> None:
+    """Rendering and signing happen before the row lock; if another decision lands meanwhile, nothing is
+    stored (no evidence document for a decision that did not happen)."""
+    from ventanilla.core.errors import DomainError
+    from ventanilla.documents import services
+
+    real_prepare = services.document_prepare
+    locked_while_rendering: list[bool] = []
+
+    def prepare_during_a_concurrent_rejection(**kwargs: Any) -> Any:
+        prepared = real_prepare(**kwargs)
+        locked_while_rendering.append(True)
+        ApprovalRequest.objects.filter(pk=pending.pk).update(status="rechazado", decided_at=timezone.now())
+        return prepared
+
+    monkeypatch.setattr(services, "document_prepare", prepare_during_a_concurrent_rejection)
+    with pytest.raises(DomainError) as refused:
+        services.approval_decide(
+            actor=type(citizen).objects.get(pk=citizen.pk),
+            public_id=pending.public_id,
+            approve=True,
+            password=PASSWORD,
+        )
+    assert refused.value.code == "already_decided" and locked_while_rendering == [True]
+    assert not Document.objects.filter(kind="aprobacion").exists()
+    pending.refresh_from_db()
+    assert pending.status == "rechazado" and pending.evidence is None

@@ -36,11 +36,10 @@ def citizen(db: Any) -> Any:
     return make_citizen("CI-4567891", number="4567891")
 
 
-def _machine_token(institution: Any, client_id: str) -> str:
-    make_client(institution, client_id=client_id, grant=Application.GRANT_CLIENT_CREDENTIALS, scopes="")
-    response = Client().post(
-        "/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=_basic(client_id, SECRET)
-    )
+def _machine_token(institution: Any, client_id: str, scope: str = "aprobacion_documentos") -> str:
+    make_client(institution, client_id=client_id, grant=Application.GRANT_CLIENT_CREDENTIALS, scopes=scope)
+    data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+    response = Client().post("/token/", data, HTTP_AUTHORIZATION=_basic(client_id, SECRET))
     assert response.status_code == 200, response.content
     return str(response.json()["access_token"])
 
@@ -272,6 +271,14 @@ def test_caller_must_be_an_approved_institution_client(citizen_token_a: str, ins
     assert unauthorized.status_code == 401 and unauthorized["WWW-Authenticate"].startswith("Bearer")
     # A citizen's token is not an institution's credential.
     assert _post(citizen_token_a, _body(citizen_token_a)).status_code == 401
+    # A client-credentials token without the «aprobacion_documentos» scope is not enough either.
+    assert (
+        _post(
+            _machine_token(institution_a, "sin-alcance", scope="expedientes"), _body(citizen_token_a)
+        ).status_code
+        == 401
+    )
+    assert not ApprovalRequest.objects.exists()
     # A suspended client's still-valid token stops working.
     token = _machine_token(institution_a, "sistema-suspendido")
     Application.objects.get(client_id="sistema-suspendido").registration.__class__.objects.filter(
@@ -305,3 +312,124 @@ def test_oversized_body_is_a_json_413(machine_a: str, citizen_token_a: str, sett
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = _post(machine_a, _body(citizen_token_a, b"{}" + b" " * 2000))
     assert response.status_code == 413 and response.json()["errors"][0]["code"] == "too_large"
+
+
+# -- callbacks: SSRF guard, claim, sweep -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["https://169.254.169.254/latest/meta-data/", "https://10.0.0.5/aviso"])
+def test_callback_to_internal_addresses_is_refused(
+    machine_a: str, citizen_token_a: str, settings: Any, target: str
+) -> None:
+    settings.DOCUMENTS_CALLBACK_ALLOW_PRIVATE = False
+    response = _post(machine_a, _body(citizen_token_a, callbackUrl=target))
+    assert response.status_code == 400, response.content
+    first = response.json()["errors"][0]
+    assert (first["code"], first["field"]) == ("invalid_callback_url", "callbackUrl")
+    assert not ApprovalRequest.objects.exists()
+
+
+def _decided(
+    machine: str, citizen_token: str, citizen: Any, capture: Any, **overrides: Any
+) -> ApprovalRequest:
+    datos = _post(machine, _body(citizen_token, **overrides)).json()["datos"]
+    client = Client()
+    client.force_login(citizen)
+    with capture(execute=True):
+        client.post(f"/cuenta/aprobaciones/{datos['id']}/", {"decision": "rechazar", "password": PASSWORD})
+    return ApprovalRequest.objects.get(public_id=datos["id"])
+
+
+def test_callback_address_is_checked_again_before_posting(
+    machine_a: str,
+    citizen_token_a: str,
+    citizen: Any,
+    receiver: Receiver,
+    settings: Any,
+    monkeypatch: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The name resolved to a public address when accepted; by the time of the POST it points inside."""
+    monkeypatch.setattr(tasks, "_retry", lambda *args: None)
+    settings.DOCUMENTS_CALLBACK_ALLOW_PRIVATE = False
+    monkeypatch.setattr(
+        "ventanilla.core.net.socket.getaddrinfo",
+        lambda host, port, **kw: [(2, 1, 6, "", ("93.184.216.34", port))],
+    )
+    datos = _post(machine_a, _body(citizen_token_a)).json()["datos"]
+    monkeypatch.setattr(
+        "ventanilla.core.net.socket.getaddrinfo",
+        lambda host, port, **kw: [(2, 1, 6, "", ("10.0.0.5", port))],
+    )
+    client = Client()
+    client.force_login(citizen)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/cuenta/aprobaciones/{datos['id']}/", {"decision": "rechazar", "password": PASSWORD})
+    assert receiver.requests == []
+    approval = ApprovalRequest.objects.get(public_id=datos["id"])
+    assert approval.callback_attempts == 1 and "no es pública" in approval.callback_last_error
+    assert approval.callback_status == "pendiente" and approval.callback_locked_until is None
+
+
+def test_callback_is_claimed_once_and_a_stale_worker_records_nothing(
+    machine_a: str,
+    citizen_token_a: str,
+    citizen: Any,
+    receiver: Receiver,
+    monkeypatch: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from ventanilla.documents import services
+
+    monkeypatch.setattr(services, "_enqueue_callback", lambda *args, **kwargs: None)  # a lost enqueue
+    approval = _decided(machine_a, citizen_token_a, citizen, django_capture_on_commit_callbacks)
+    assert approval.callback_status == "pendiente" and receiver.requests == []
+    # Two workers at once: only the first claim wins; the second posts nothing.
+    first = services.callback_claim(approval_id=approval.pk)
+    assert first == 1 and services.callback_claim(approval_id=approval.pk) is None
+    assert tasks.deliver_approval_callback.enqueue(approval.pk).return_value == "nothing to do"
+    assert receiver.requests == []
+    # Its lease expires: a second worker takes over and delivers; the first one's late failure is ignored.
+    later = timezone.now() + services.callback_lease() + dt.timedelta(seconds=1)
+    second = services.callback_claim(approval_id=approval.pk, now=later)
+    assert second == 2
+    assert services.callback_attempt_record(approval_id=approval.pk, attempt=2, delivered=True) == "delivered"
+    assert (
+        services.callback_attempt_record(
+            approval_id=approval.pk, attempt=1, delivered=False, error="HTTP 500"
+        )
+        == "superseded"
+    )
+    approval.refresh_from_db()
+    assert approval.callback_status == "entregado" and approval.callback_last_error == ""
+
+
+def test_sweep_delivers_callbacks_whose_enqueue_was_lost(
+    machine_a: str,
+    citizen_token_a: str,
+    citizen: Any,
+    receiver: Receiver,
+    monkeypatch: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.core.management import call_command
+
+    from ventanilla.documents import services
+
+    class BrokenQueue:
+        def enqueue(self, *args: Any) -> None:
+            raise RuntimeError("cola caída")
+
+    monkeypatch.setattr(tasks, "deliver_approval_callback", BrokenQueue())
+    approval = _decided(machine_a, citizen_token_a, citizen, django_capture_on_commit_callbacks)
+    approval.refresh_from_db()
+    assert approval.status == "rechazado" and approval.callback_status == "pendiente"  # commit not broken
+    monkeypatch.undo()
+    monkeypatch.setattr(tasks, "http_client", lambda: httpx.Client(transport=httpx.MockTransport(receiver)))
+    assert services.approval_callbacks_sweep() == 0  # just decided: its own enqueue may still be on the way
+    ApprovalRequest.objects.filter(pk=approval.pk).update(decided_at=timezone.now() - dt.timedelta(minutes=5))
+    call_command("outbox_sweep")
+    approval.refresh_from_db()
+    assert approval.callback_status == "entregado" and len(receiver.requests) == 1
+    call_command("outbox_sweep")
+    assert len(receiver.requests) == 1

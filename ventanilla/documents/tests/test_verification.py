@@ -177,3 +177,28 @@ def test_code_lookups_are_rate_limited(receipt: Any, settings: Any) -> None:
     assert client.get(receipt.verify_path).status_code == 200
     assert client.get("/verificar/ABCD-EFGH-J/").status_code == 404
     assert client.get(receipt.verify_path).status_code == 429
+
+
+def test_documents_stay_valid_after_the_signing_certificate_expires(receipt: Any, institution_a: Any) -> None:
+    """Regression: validation used «now», so every document turned «altered» once the certificate expired.
+    Our own issue time is trusted; signing with an expired key is refused."""
+    import datetime as dt
+
+    from freezegun import freeze_time
+
+    from ventanilla.core.errors import DomainError
+    from ventanilla.documents.models import SigningKey
+
+    from .conftest import issue
+
+    key = SigningKey.objects.get(institution=institution_a, is_active=True)
+    assert key.not_after is not None
+    original = selectors.document_content(receipt)
+    with freeze_time(key.not_after + dt.timedelta(days=30)):
+        stored = selectors.document_verify(code=receipt.code)
+        assert stored.outcome == "valid" and stored.signature.trusted, stored.signature
+        copy = selectors.copy_verify(content=original)
+        assert copy.outcome == "valid" and copy.signature.trusted
+        with pytest.raises(DomainError) as refused:
+            issue(institution_a)
+        assert refused.value.code == "signing_key_expired" and refused.value.status == 409

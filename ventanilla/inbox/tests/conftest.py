@@ -43,7 +43,9 @@ def _clean_mail() -> None:
     mail.outbox = []
 
 
-def make_machine_client(institution: Any, client_id: str, status: str = "aprobada") -> Any:
+def make_machine_client(
+    institution: Any, client_id: str, status: str = "aprobada", scopes: str = "notificaciones"
+) -> Any:
     from django.apps import apps
     from oauth2_provider.models import Application
 
@@ -58,17 +60,16 @@ def make_machine_client(institution: Any, client_id: str, status: str = "aprobad
         algorithm=Application.RS256_ALGORITHM,
     )
     ClientRegistration.objects.create(
-        application=app, institution=institution, status=status, allowed_scopes=""
+        application=app, institution=institution, status=status, allowed_scopes=scopes
     )
     return app
 
 
-def bearer_for(client_id: str) -> str:
+def bearer_for(client_id: str, scope: str = "notificaciones") -> str:
     """A real access token from /token/ (client-credentials grant)."""
     basic = base64.b64encode(f"{client_id}:{CLIENT_SECRET}".encode()).decode()
-    response = Client().post(
-        "/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
-    )
+    data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+    response = Client().post("/token/", data, HTTP_AUTHORIZATION=f"Basic {basic}")
     assert response.status_code == 200, response.content
     return "Bearer " + response.json()["access_token"]
 

@@ -55,17 +55,23 @@ def test_full_evidence_trail_on_delivery_rule(
 ) -> None:
     notification = send(institution_a, juana_person, django_capture_on_commit_callbacks)
 
-    # content hash: SHA-256 of the canonical subject + body + attachment hashes
-    expected = services.content_hash(
-        subject=notification.subject, body=notification.body, attachment_hashes=[]
+    # evidence hash v2: SHA-256 of the canonical JSON of content and circumstances
+    from ventanilla.inbox import selectors
+
+    expected = selectors.evidence_hash(
+        version=2,
+        subject=notification.subject,
+        body=notification.body,
+        attachment_hashes=[],
+        uuid_value=notification.uuid,
+        institution_code="INSTA",
+        recipient=("CI", "4567891", ""),
+        case_reference="ABC-234-XYZ",
+        legal=True,
+        available_at=notification.available_at,
     )
     assert notification.content_hash == expected and len(expected) == 64
-    assert (
-        services.content_hash(
-            subject=notification.subject, body=notification.body + ".", attachment_hashes=[]
-        )
-        != expected
-    )
+    assert notification.content_hash_version == 2 and selectors.notification_hash_verifies(notification)
     # Bolivia: it takes effect when it is made available
     assert notification.available_at is not None
     assert notification.effective_at == notification.available_at
@@ -137,9 +143,13 @@ def test_attachments_enter_the_hash(
         institution_a, juana_person, django_capture_on_commit_callbacks, document_ids=[document.pk]
     )
     assert list(notification.documents.all()) == [document]
-    assert notification.content_hash == services.content_hash(
-        subject=notification.subject, body=notification.body, attachment_hashes=[document.sha256]
-    )
+    from ventanilla.inbox import selectors
+
+    assert selectors.notification_hash_verifies(notification)
+    # the attachment's SHA-256 is part of the hash: the same notification without it hashes differently
+    Notification.documents.through.objects.filter(notification_id=notification.pk).delete()
+    stripped = Notification.objects.select_related("institution", "person").get(pk=notification.pk)
+    assert not selectors.notification_hash_verifies(stripped)
     # another institution cannot attach A's document
     with pytest.raises(services.DomainError) as refused:
         services.notification_send(
@@ -156,7 +166,8 @@ def test_attachments_enter_the_hash(
 def test_paraguay_rule_deemed_after_five_business_days(
     py_rule: None, institution_a: Any, juana_person: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    # Friday 18 Dec 2026; 25 Dec is a holiday: 21, 22, 23, 24, 28 → deemed notified on Monday 28 Dec.
+    # Friday 18 Dec 2026; 25 Dec is a holiday: 21, 22, 23, 24, 28 → the 5th business day is Monday 28 Dec,
+    # and the notification takes effect when that day ends (00:00 of Tuesday 29 Dec).
     sent_at = dt.datetime(2026, 12, 18, 10, 0, tzinfo=LA_PAZ)
     notification = send(institution_a, juana_person, django_capture_on_commit_callbacks, now=sent_at)
     assert notification.effective_at is None and notification.constancia_id is None
@@ -164,19 +175,38 @@ def test_paraguay_rule_deemed_after_five_business_days(
 
     with django_capture_on_commit_callbacks(execute=True):
         assert services.notifications_deem(now=dt.datetime(2026, 12, 24, 23, 0, tzinfo=LA_PAZ)) == 0
+        # the whole 5th business day still belongs to the person
+        assert services.notifications_deem(now=dt.datetime(2026, 12, 28, 23, 59, tzinfo=LA_PAZ)) == 0
     notification.refresh_from_db()
     assert notification.effective_at is None
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.notifications_deem(now=dt.datetime(2026, 12, 28, 8, 0, tzinfo=LA_PAZ)) == 1
+        assert services.notifications_deem(now=dt.datetime(2026, 12, 29, 0, 5, tzinfo=LA_PAZ)) == 1
     notification.refresh_from_db()
     assert notification.effect_reason == "deemed"
-    assert notification.effective_at == dt.datetime(2026, 12, 28, 0, 0, tzinfo=LA_PAZ)
+    assert notification.effective_at == dt.datetime(2026, 12, 29, 0, 0, tzinfo=LA_PAZ)
     assert notification.first_opened_at is None
     assert notification.constancia is not None and notification.constancia.signed
     # running again changes nothing
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.notifications_deem(now=dt.datetime(2026, 12, 29, 8, 0, tzinfo=LA_PAZ)) == 0
+        assert services.notifications_deem(now=dt.datetime(2026, 12, 30, 8, 0, tzinfo=LA_PAZ)) == 0
+
+
+def test_opening_during_the_last_business_day_counts_as_opened(
+    py_rule: None, institution_a: Any, juana: Any, juana_person: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Regression (off by one): the deadline used to fall at 00:00 of the Nth business day."""
+    notification = send(
+        institution_a,
+        juana_person,
+        django_capture_on_commit_callbacks,
+        now=dt.datetime(2026, 12, 18, 10, 0, tzinfo=LA_PAZ),
+    )
+    opened_at = dt.datetime(2026, 12, 28, 16, 0, tzinfo=LA_PAZ)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notification_open(actor=juana, notification=notification, now=opened_at)
+    notification.refresh_from_db()
+    assert notification.effect_reason == "opened" and notification.effective_at == opened_at
 
 
 def test_paraguay_rule_opened_before_the_deadline(
@@ -210,7 +240,7 @@ def test_opened_after_the_deadline_counts_as_deemed(
         )
     notification.refresh_from_db()
     assert notification.effect_reason == "deemed"
-    assert notification.effective_at == dt.datetime(2026, 12, 28, 0, 0, tzinfo=LA_PAZ)
+    assert notification.effective_at == dt.datetime(2026, 12, 29, 0, 0, tzinfo=LA_PAZ)
 
 
 def test_inbox_deem_command(
@@ -494,3 +524,244 @@ def test_api_refuses_suspended_clients(token_a: str, juana_person: Any) -> None:
     assert response.status_code == 401
     assert response.json()["errors"][0]["code"] == "unauthenticated"
     assert Notification.objects.count() == 0
+
+
+def test_api_refuses_citizen_tokens_and_clients_without_the_scope(
+    institution_a: Any, juana: Any, juana_person: Any
+) -> None:
+    """Regression: any token of an approved client used to be accepted — a person's included."""
+    import datetime as _dt
+    import uuid as _uuid
+
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken
+
+    from .conftest import bearer_for, make_machine_client
+
+    payload = {"document_number": "4567891", "subject": "Aviso", "body": "Texto"}
+
+    def post(header: str) -> Any:
+        return Client().post(
+            "/api/v1/notifications", payload, content_type="application/json", HTTP_AUTHORIZATION=header
+        )
+
+    portal = make_machine_client(institution_a, "portal-a", scopes="openid notificaciones")
+    citizen_token = f"ciudadano-{_uuid.uuid4().hex}"
+    AccessToken.objects.create(
+        user=juana,
+        application=portal,
+        token=citizen_token,
+        expires=timezone.now() + _dt.timedelta(minutes=10),
+        scope="openid notificaciones",
+    )
+    assert post(f"Bearer {citizen_token}").status_code == 401
+    make_machine_client(institution_a, "sin-alcance", scopes="expedientes")
+    assert post(bearer_for("sin-alcance", scope="expedientes")).status_code == 401
+    assert Notification.objects.count() == 0
+    make_machine_client(institution_a, "con-alcance")
+    assert post(bearer_for("con-alcance")).status_code == 201
+
+
+def test_unverified_account_sees_no_content_and_opening_is_not_recorded(
+    institution_a: Any,
+    juana: Any,
+    juana_person: Any,
+    py_rule: None,
+    django_capture_on_commit_callbacks: Any,
+    check_page: Any,
+) -> None:
+    """Regression: a self-registered account that claimed, at «básico», a Person an institution created could
+    read that person's legal notifications and make them take effect by opening them."""
+    from ventanilla.core.errors import DomainError
+
+    type(juana_person).objects.filter(pk=juana_person.pk).update(
+        assurance_level="basico", email_verified=True, mobile_verified=False
+    )
+    notification = send(institution_a, juana_person, django_capture_on_commit_callbacks)
+    client = login(juana)
+    listing = client.get("/cuenta/notificaciones/").content.decode()
+    assert notification.subject not in listing and "Verifique su identidad" in listing
+    searched = client.get("/cuenta/notificaciones/?q=licencia").content.decode()
+    assert notification.subject not in searched
+    page = client.get(f"/cuenta/notificaciones/{notification.uuid}/")
+    html = page.content.decode()
+    assert page.status_code == 403
+    page.status_code = 200  # the page checks (one h1, labels, CSP) on the explanation page
+    check_page(page)
+    check_page(client.get("/cuenta/notificaciones/"))
+    assert notification.body not in html and notification.subject not in html
+    assert 'href="/cuenta/"' in html
+    notification.refresh_from_db()
+    assert notification.first_opened_at is None and notification.effective_at is None
+    assert not AuditEntry.objects.filter(action="inbox.notification.open").exists()
+    with pytest.raises(DomainError) as refused:
+        services.notification_open(actor=juana, notification=notification)
+    assert refused.value.code == "identity_not_verified"
+    # Both contacts confirmed: readable, and the opening counts.
+    type(juana_person).objects.filter(pk=juana_person.pk).update(mobile_verified=True)
+    assert notification.body in client.get(f"/cuenta/notificaciones/{notification.uuid}/").content.decode()
+    notification.refresh_from_db()
+    assert notification.first_opened_at is not None and notification.effect_reason == "opened"
+
+
+def test_verified_identity_reads_without_confirmed_contacts(
+    institution_a: Any, juana: Any, juana_person: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    type(juana_person).objects.filter(pk=juana_person.pk).update(
+        assurance_level="verificado", email_verified=False, mobile_verified=False
+    )
+    notification = send(institution_a, juana_person, django_capture_on_commit_callbacks)
+    page = login(juana).get(f"/cuenta/notificaciones/{notification.uuid}/")
+    assert page.status_code == 200 and notification.body in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "link", ["/\\evil.example", "//evil.example/x", "/\t/evil.example", "https://evil.example/", "/", "x/y"]
+)
+def test_link_path_must_stay_on_site(link: str, institution_a: Any, juana_person: Any) -> None:
+    """Regression: "/\\evil.example" passed the old check and browsers follow it to another host."""
+    from ventanilla.core.errors import DomainError
+
+    with pytest.raises(DomainError) as refused:
+        services.notification_send(
+            actor=None,
+            institution_id=institution_a.pk,
+            person_id=juana_person.pk,
+            subject="S",
+            body="B",
+            link_path=link,
+        )
+    assert refused.value.field == "link_path"
+    assert not Notification.objects.exists()
+
+
+def test_on_site_link_path_is_accepted_and_shown(
+    institution_a: Any, juana: Any, juana_person: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    notification = send(
+        institution_a, juana_person, django_capture_on_commit_callbacks, link_path="/cuenta/expedientes/ABC/"
+    )
+    html = login(juana).get(f"/cuenta/notificaciones/{notification.uuid}/").content.decode()
+    assert 'href="/cuenta/expedientes/ABC/"' in html
+    # a link stored before the stricter check is not rendered
+    Notification.objects.filter(pk=notification.pk).update(link_path="/\\evil.example")
+    html = login(juana).get(f"/cuenta/notificaciones/{notification.uuid}/").content.decode()
+    assert "evil.example" not in html
+
+
+def test_constancia_task_run_twice_issues_one_document(
+    institution_a: Any, juana_person: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Regression: a second run of the task while the first was rendering issued a second constancia."""
+    from ventanilla.documents import services as document_services
+    from ventanilla.documents.models import Document
+
+    real_issue = document_services.document_issue
+    second_runs: list[Any] = []
+
+    def issue_while_another_worker_runs(**kwargs: Any) -> Any:
+        if not second_runs:  # the second worker starts while the first is still rendering and signing
+            second_runs.append(services.notification_constancia_issue(notification_id=notification.pk))
+        return real_issue(**kwargs)
+
+    monkeypatch.setattr(document_services, "document_issue", issue_while_another_worker_runs)
+    with django_capture_on_commit_callbacks(execute=False):
+        notification = services.notification_send(
+            actor=None,
+            institution_id=institution_a.pk,
+            person_id=juana_person.pk,
+            subject="S",
+            body="B",
+            legal=True,
+        )
+    first = services.notification_constancia_issue(notification_id=notification.pk)
+    assert second_runs == [None]
+    again = services.notification_constancia_issue(notification_id=notification.pk)
+    assert again == first
+    assert Document.objects.filter(kind="constancia_notificacion").count() == 1
+    notification.refresh_from_db()
+    assert notification.constancia_id == first.pk and notification.constancia_claimed_until is None
+
+
+def test_person_downloads_attachments_and_constancia_of_their_own_notification(
+    institution_a: Any,
+    juana: Any,
+    juana_person: Any,
+    django_capture_on_commit_callbacks: Any,
+    check_page: Any,
+) -> None:
+    from ventanilla.documents.services import document_issue
+    from ventanilla.identity.tests.conftest import make_citizen
+
+    attachment = document_issue(
+        actor=None,
+        institution_id=institution_a.pk,
+        kind="resolucion",
+        title="Resolución administrativa 12/2026",
+        template_name="inbox/tests/attachment.html",
+        context={},
+        person_id=juana_person.pk,
+        sign=False,
+    )
+    unrelated = document_issue(
+        actor=None,
+        institution_id=institution_a.pk,
+        kind="resolucion",
+        title="Otra resolución",
+        template_name="inbox/tests/attachment.html",
+        context={},
+        sign=False,
+    )
+    notification = send(
+        institution_a, juana_person, django_capture_on_commit_callbacks, document_ids=[attachment.pk]
+    )
+    constancia = notification.constancia
+    assert constancia is not None
+    client = login(juana)
+    base = f"/cuenta/notificaciones/{notification.uuid}/documentos"
+    page = client.get(f"/cuenta/notificaciones/{notification.uuid}/")
+    check_page(page)
+    html = page.content.decode()
+    assert f"{base}/{attachment.code}.pdf" in html and f"{base}/{constancia.code}.pdf" in html
+    for document in (attachment, constancia):
+        response = client.get(f"{base}/{document.code}.pdf")
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        assert hashlib.sha256(b"".join(response)).hexdigest() == document.sha256
+    # a document that is not part of this notification, another person, anonymous: 404 / sign in
+    assert client.get(f"{base}/{unrelated.code}.pdf").status_code == 404
+    other = login(make_citizen("CI-5123987", number="5123987"))
+    assert other.get(f"{base}/{attachment.code}.pdf").status_code == 404
+    assert other.get(f"{base}/{constancia.code}.pdf").status_code == 404
+    assert Client().get(f"{base}/{attachment.code}.pdf").status_code == 302
+
+
+def test_evidence_hash_v2_covers_the_circumstances_and_v1_still_verifies(
+    institution_a: Any, juana_person: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The v1 hash covered only subject, body and attachments: the sender, recipient, case, legal flag and
+    time of a notification could change without the hash noticing."""
+    from ventanilla.inbox import selectors
+
+    notification = send(institution_a, juana_person, django_capture_on_commit_callbacks)
+    assert notification.content_hash_version == 2 and selectors.notification_hash_verifies(notification)
+    for change in (
+        {"case_reference": "OTRA-REF"},
+        {"legal": False},
+        {"available_at": notification.available_at + dt.timedelta(seconds=1)},
+    ):
+        Notification.objects.filter(pk=notification.pk).update(**change)
+        changed = Notification.objects.select_related("institution", "person").get(pk=notification.pk)
+        assert not selectors.notification_hash_verifies(changed), change
+        Notification.objects.filter(pk=notification.pk).update(
+            case_reference=notification.case_reference,
+            legal=notification.legal,
+            available_at=notification.available_at,
+        )
+    # A notification stored with a v1 hash still verifies (and its v1 hash ignores the circumstances).
+    legacy_hash = services.content_hash(
+        subject=notification.subject, body=notification.body, attachment_hashes=[]
+    )
+    Notification.objects.filter(pk=notification.pk).update(content_hash=legacy_hash, content_hash_version=1)
+    legacy = Notification.objects.select_related("institution", "person").get(pk=notification.pk)
+    assert selectors.notification_hash_verifies(legacy)
+    assert selectors.notification_evidence(legacy)["hash_version"] == 1

@@ -335,3 +335,61 @@ def test_retry_is_enqueued_for_later_on_a_real_queue(
     retry = backend.results[-1]
     assert retry.args == [str(message.pk)] and retry.task.run_after == message.next_attempt_at
     assert retry.task.queue_name == "email"
+
+
+@pytest.mark.parametrize("late_result", ["success", "failure"])
+def test_a_worker_whose_lease_expired_does_not_override_the_next_one(
+    late_result: str, institution_a: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Regression: worker A is slow; its lease expires, worker B claims the message and sends it; A's late
+    success or failure must not change B's result, and nothing is sent a third time."""
+    with django_capture_on_commit_callbacks(execute=False):
+        message = services.message_queue(
+            institution_id=institution_a.pk, channel="email", to="a@example.org", subject="S", body="B"
+        )
+    real_send = services._send_now
+    start = timezone.now()
+    after_lease = start + dt.timedelta(seconds=settings_lease() + 1)
+    results: dict[str, str] = {}
+    calls: list[int] = []
+
+    def slow_send(msg: OutboxMessage) -> str:
+        calls.append(msg.attempts)
+        if len(calls) == 1:  # worker A, stuck in the SMTP call while its lease runs out
+            with django_capture_on_commit_callbacks(execute=True):
+                results["B"] = services.message_deliver(message_id=message.pk, now=after_lease)
+            if late_result == "failure":
+                raise OSError("timeout")
+            return "<a@late>"
+        return real_send(msg)
+
+    monkeypatch.setattr(services, "_send_now", slow_send)
+    with django_capture_on_commit_callbacks(execute=True):
+        results["A"] = services.message_deliver(message_id=message.pk, now=start)
+    assert results == {"B": "sent", "A": "superseded"} and calls == [1, 2]
+    message.refresh_from_db()
+    assert message.status == Status.SENT and message.attempts == 2 and message.last_error == ""
+    assert len(mail.outbox) == 1  # B's send; A's late result sends nothing more
+    assert list(DeliveryAttempt.objects.filter(message=message).values_list("number", "outcome")) == [
+        (1, "superseded"),
+        (2, "sent"),
+    ]
+    assert services.outbox_sweep(now=after_lease + dt.timedelta(days=1), inline=True) == 0
+    assert len(mail.outbox) == 1
+
+
+def settings_lease() -> int:
+    from django.conf import settings
+
+    return int(settings.OUTBOX_LEASE_SECONDS)
+
+
+def test_lease_must_outlast_the_mail_and_sms_timeouts(settings: Any) -> None:
+    from ventanilla.inbox.checks import outbox_lease_check
+
+    assert outbox_lease_check(None) == []
+    settings.EMAIL_TIMEOUT = 200
+    (error,) = outbox_lease_check(None)
+    assert error.id == "inbox.E001" and "OUTBOX_LEASE_SECONDS" in error.msg
+    settings.EMAIL_TIMEOUT = None  # no timeout at all: a send could outlive any lease
+    assert outbox_lease_check(None)[0].id == "inbox.E001"
