@@ -291,6 +291,8 @@ DOCUMENTS_UPLOAD_MAX_BYTES = int(os.environ.get("DOCUMENTS_UPLOAD_MAX_BYTES", st
 # Approval results are POSTed to the institution's callback URL (HMAC-signed), with retries.
 DOCUMENTS_CALLBACK_TIMEOUT = float(os.environ.get("DOCUMENTS_CALLBACK_TIMEOUT", "10"))
 DOCUMENTS_CALLBACK_MAX_ATTEMPTS = int(os.environ.get("DOCUMENTS_CALLBACK_MAX_ATTEMPTS", "6"))
+# Callbacks to loopback/private addresses (and plain HTTP to localhost): development and tests only (SSRF).
+DOCUMENTS_CALLBACK_ALLOW_PRIVATE = env_bool("DOCUMENTS_CALLBACK_ALLOW_PRIVATE", False)
 
 # --- Notificaciones electrónicas (inbox) ------------------------------------------------------------------
 # When a legal notification takes effect: "" follows the country pack (BO: on delivery; PY: when opened or
@@ -305,6 +307,9 @@ OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
 OUTBOX_RETRY_BASE_SECONDS = int(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "60"))
 OUTBOX_RETRY_MAX_SECONDS = int(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", str(6 * 3600)))
 OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
+# Seconds an SMTP call may take; the lease must be more than twice this and SMS_HTTP_TIMEOUT
+# (system check inbox.E001).
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 
 # --- Interoperabilidad (interop) --------------------------------------------------------------------------
 # Seconds the mediator waits for a provider when the service sets no timeout of its own.
@@ -320,3 +325,20 @@ INTEROP_REGISTRY_MAX_BYTES = int(os.environ.get("INTEROP_REGISTRY_MAX_BYTES", st
 INTEROP_SEAL_PRIVATE_KEY = os.environ.get("INTEROP_SEAL_PRIVATE_KEY", "")
 # Days of log the monitoring pages read.
 INTEROP_MONITOR_DAYS = int(os.environ.get("INTEROP_MONITOR_DAYS", "7"))
+# Provider base URLs must be HTTPS on public addresses (no SSRF into the platform's network). Development and
+# tests allow private/loopback addresses and plain HTTP to localhost (the demo registries live there).
+INTEROP_ALLOW_PRIVATE_PROVIDERS = env_bool("INTEROP_ALLOW_PRIVATE_PROVIDERS", False)
+# Networks (CIDR, comma-separated) where real providers sit, e.g. the government network, allowed even when
+# private addresses are refused; loopback and link-local (169.254/16, fe80::/10) stay refused.
+INTEROP_PROVIDER_ALLOWED_NETWORKS = [
+    n.strip() for n in os.environ.get("INTEROP_PROVIDER_ALLOWED_NETWORKS", "").split(",") if n.strip()
+]
+# PEM public keys of retired sealing keys whose seals still verify (separate the PEM blocks with blank lines
+# or just concatenate them); a seal signed by any other key is a verification failure.
+INTEROP_SEAL_TRUSTED_PUBLIC_KEYS = [
+    "-----BEGIN PUBLIC KEY-----" + block
+    for block in os.environ.get("INTEROP_SEAL_TRUSTED_PUBLIC_KEYS", "").split("-----BEGIN PUBLIC KEY-----")
+    if block.strip()
+]
+# Longest an exchange may take, in seconds, however slowly a provider drips its answer.
+INTEROP_EXCHANGE_DEADLINE = float(os.environ.get("INTEROP_EXCHANGE_DEADLINE", "300"))

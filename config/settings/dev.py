@@ -13,3 +13,5 @@ if not OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"]:
 
     OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = dev_signing_key(VAR_DIR)
 CASES_WEBHOOK_ALLOW_PRIVATE = True  # webhooks to a local test endpoint
+INTEROP_ALLOW_PRIVATE_PROVIDERS = True  # the demo registries and test providers live on 127.0.0.1
+DOCUMENTS_CALLBACK_ALLOW_PRIVATE = True  # approval callbacks to a local test endpoint

@@ -90,6 +90,7 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", 25))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))  # the outbox lease must outlast it (inbox.E001)
 # Production signs with keys imported from PKCS#12 (manage.py documents_key_import); the development CA is
 # neither created nor trusted unless this is explicitly turned on.
 DOCUMENTS_DEV_CA = env_bool("DOCUMENTS_DEV_CA", False)

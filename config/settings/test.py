@@ -30,3 +30,5 @@ from ventanilla.identity.keys import generate_rsa_pem  # noqa: E402
 
 OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEY": generate_rsa_pem()}
 CASES_WEBHOOK_ALLOW_PRIVATE = True  # webhooks to a local test endpoint
+INTEROP_ALLOW_PRIVATE_PROVIDERS = True  # the demo registries and test providers live on 127.0.0.1
+DOCUMENTS_CALLBACK_ALLOW_PRIVATE = True  # approval callbacks to a local test endpoint

@@ -20,7 +20,12 @@ from django.conf import settings
 from ventanilla.core.models import Institution
 
 from .models import AccessRight, Service, Subsystem
-from .providers import CIVIL_REGISTRY_PATH, COMPANY_REGISTRY_PATH
+from .providers import (
+    CIVIL_REGISTRY_PATH,
+    COMPANY_REGISTRY_PATH,
+    DEMO_REGISTRY_CIVIL,
+    DEMO_REGISTRY_COMPANY,
+)
 from .services import (
     ServiceData,
     access_right_grant,
@@ -40,7 +45,8 @@ DEMO_CONSUMERS = {
     "BO": ["GAMLP", "REJAP", "SEPREC", "SEGIP", "SERECI", "SIN", "TRANSITO"],
     "PY": ["ANTECEDENTES", "MCA", "SUACE", "DNIT", "IDENTIFICACIONES", "REGPUB"],
 }
-PURPOSE = "Prellenado de formularios de trámites"
+# The purposes of the demo rights: what the cases app sends ("Trámite: <procedure>") and the prefill one.
+PURPOSE = "Prellenado de formularios de trámites; Trámite"
 LEGAL_BASIS = (
     "Demostración: norma de interoperabilidad y simplificación de trámites "
     "(el Estado no pide lo que ya tiene)"
@@ -128,13 +134,22 @@ def _subsystem(institution: Institution, code: str, name: str, kind: str) -> Sub
     return subsystem_save(actor=None, institution=institution, code=code, name=name, kind=kind)
 
 
-def _service(subsystem: Subsystem, data: ServiceData) -> Service:
+def demo_registry_mark(service: Service, registry: str) -> Service:
+    """Mark ``service`` as this platform's demo registry ``registry`` ("civil" or "company"): the demo
+    provider then accepts its secret (and only the secrets of services marked so). Demo and tests only."""
+    if service.demo_registry != registry:
+        Service.objects.filter(pk=service.pk).update(demo_registry=registry)
+        service.demo_registry = registry
+    return service
+
+
+def _service(subsystem: Subsystem, data: ServiceData, registry: str) -> Service:
     existing = Service.objects.filter(subsystem=subsystem, code=data.code).first()
     if existing is not None:
         if existing.base_url != data.base_url.rstrip("/"):
-            return service_save(actor=None, subsystem=subsystem, data=data, service=existing)
-        return existing
-    return service_save(actor=None, subsystem=subsystem, data=data)
+            existing = service_save(actor=None, subsystem=subsystem, data=data, service=existing)
+        return demo_registry_mark(existing, registry)
+    return demo_registry_mark(service_save(actor=None, subsystem=subsystem, data=data), registry)
 
 
 def demo_registries(base_url: str | None = None) -> list[Service]:
@@ -165,6 +180,7 @@ def demo_registries(base_url: str | None = None) -> list[Service]:
                     ),
                     legal_basis=LEGAL_BASIS,
                 ),
+                DEMO_REGISTRY_CIVIL,
             )
         )
     company = Institution.objects.filter(code=codes["company"]).first()
@@ -182,6 +198,7 @@ def demo_registries(base_url: str | None = None) -> list[Service]:
                     classification=Service.Classification.PUBLIC,
                     legal_basis=LEGAL_BASIS,
                 ),
+                DEMO_REGISTRY_COMPANY,
             )
         )
     return found
@@ -205,8 +222,9 @@ def demo_consumer_ensure(
             client_secret=demo_secret(institution.code),
         )
     for service in registries:
+        # (a right granted by an older demo, with other purposes, gets a companion with today's purposes)
         if not AccessRight.objects.filter(
-            consumer=subsystem, service=service, status=AccessRight.Status.APPROVED
+            consumer=subsystem, service=service, status=AccessRight.Status.APPROVED, purpose=PURPOSE
         ).exists():
             access_right_grant(
                 actor=None, consumer=subsystem, service=service, purpose=PURPOSE, legal_basis=LEGAL_BASIS

@@ -197,7 +197,8 @@ class AccessRequestForm(forms.Form):
         label=gettext_lazy("Finalidad"),
         max_length=200,
         help_text=gettext_lazy(
-            "La que enviará en Interop-Purpose, p. ej., «Trámite de licencia de funcionamiento»."
+            "La que enviará en Interop-Purpose, p. ej., «Trámite de licencia de funcionamiento». Varias: "
+            "sepárelas con «;». Una finalidad cubre también «finalidad: detalle»."
         ),
     )
     legal_basis = forms.CharField(label=gettext_lazy("Base legal"), max_length=400)
@@ -205,7 +206,10 @@ class AccessRequestForm(forms.Form):
         label=gettext_lazy("Operaciones (opcional)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=gettext_lazy("Una por línea: MÉTODO /ruta, p. ej., GET /*. Vacío: todas."),
+        help_text=gettext_lazy(
+            "Una por línea: MÉTODO /ruta, p. ej., GET /personas/*. «*» abarca un solo segmento de la ruta; "
+            "«**», varios (GET /**). Vacío: todas."
+        ),
     )
     expires_on = forms.DateField(label=gettext_lazy("Vence el (opcional)"), required=False, widget=DateInput)
 

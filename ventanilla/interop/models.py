@@ -80,8 +80,10 @@ class Subsystem(models.Model):
         _("límite de llamadas por minuto"),
         null=True,
         blank=True,
-        help_text=_("Vacío: el límite general de la plataforma."),
+        help_text=_("Vacío: el límite general de la plataforma (nunca se supera ese límite)."),
     )
+    # Suspended by the platform agency: only the agency may reactivate it.
+    suspended_by_platform = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -164,6 +166,9 @@ class Service(models.Model):
     )
     log_bodies = models.BooleanField(_("guardar los cuerpos de los mensajes en el registro"), default=False)
     provider_secret = models.CharField(max_length=100, default=new_provider_secret, editable=False)
+    # Set only by the demo loader: which demo registry of this platform (providers.py) this service is;
+    # those registries accept only the secrets of services marked so.
+    demo_registry = models.CharField(max_length=10, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -196,7 +201,8 @@ class AccessRight(models.Model):
 
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="access_rights")
     consumer = models.ForeignKey(Subsystem, on_delete=models.PROTECT, related_name="access_rights")
-    # One "METHOD /path-pattern" per line (``*`` matches anything); empty means every operation.
+    # One "METHOD /path-pattern" per line (``*`` matches within one path segment, ``**`` across segments);
+    # empty means every operation.
     operations = models.TextField(_("operaciones permitidas"), blank=True)
     purpose = models.CharField(_("finalidad"), max_length=200)
     legal_basis = models.CharField(_("base legal"), max_length=400)
@@ -224,6 +230,10 @@ class AccessRight(models.Model):
     def is_in_force(self, at: Any = None) -> bool:
         at = at or timezone.now()
         return self.status == self.Status.APPROVED and (self.expires_at is None or self.expires_at > at)
+
+    def purpose_list(self) -> list[str]:
+        """The purposes this right allows (one per line or separated by «;»)."""
+        return [p.strip() for p in self.purpose.replace(";", "\n").splitlines() if p.strip()]
 
     def operation_list(self) -> list[tuple[str, str]]:
         found = []
@@ -312,6 +322,8 @@ class MessageLogEntry(models.Model):
     response_body = models.BinaryField(null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)
+    # How entry_hash was computed: None (first entries) = version 1; 2 adds service and consumer ids.
+    digest_version = models.PositiveSmallIntegerField(null=True, blank=True)
 
     objects = MessageLogEntryQuerySet.as_manager()
 
@@ -333,14 +345,25 @@ class MessageLogEntry(models.Model):
         raise PermissionError("El registro de mensajes es de solo anexado.")
 
 
+class ChainSealQuerySet(models.QuerySet["ChainSeal"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("Los sellos del registro son de solo anexado.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Los sellos del registro son de solo anexado.")
+
+
 class ChainSeal(models.Model):
-    """The platform's signature over the chain head at a moment (RSA PKCS#1 v1.5, SHA-256)."""
+    """The platform's signature over the chain head at a moment (RSA PKCS#1 v1.5, SHA-256). Append-only
+    (here and by database triggers)."""
 
     created_at = models.DateTimeField(default=timezone.now)
     seq = models.BigIntegerField()
     entry_hash = models.CharField(max_length=64)
     key_fingerprint = models.CharField(max_length=64)
     signature = models.TextField()
+
+    objects = ChainSealQuerySet.as_manager()
 
     class Meta:
         ordering = ["-seq", "-pk"]
@@ -349,3 +372,11 @@ class ChainSeal(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Los sellos del registro son de solo anexado.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Los sellos del registro son de solo anexado.")

@@ -4,9 +4,9 @@ the metaservices' answers, back-office lists scoped to the user's institutions, 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import hashlib
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,28 +83,73 @@ def service_by_identifier(identifier: str, *, active_only: bool = True) -> Servi
 @dataclass(frozen=True)
 class RightCheck:
     right: AccessRight | None
-    reason: str  # "" when in force; else none / expired / revoked / operation
+    reason: str  # "" when in force; else none / expired / revoked / operation / purpose
+    purpose: str = ""  # the right's purpose the call's purpose matched
 
 
-def _operation_allowed(right: AccessRight, method: str, path: str) -> bool:
+def path_pattern_regex(pattern: str) -> re.Pattern[str]:
+    """An operation pattern as a regular expression: ``*`` matches within one path segment (never a
+    «/»), ``**`` matches across segments, ``?`` one character of a segment; the rest is literal."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def operation_allowed(right: AccessRight, method: str, path: str) -> bool:
+    """``path`` is the decoded, normalised path (the mediator refuses any other)."""
     operations = right.operation_list()
     if not operations:
         return True
     path = path or "/"
     return any(
-        (allowed_method in ("*", method.upper())) and fnmatch.fnmatchcase(path, pattern)
+        (allowed_method in ("*", method.upper())) and path_pattern_regex(pattern).fullmatch(path) is not None
         for allowed_method, pattern in operations
     )
 
 
-def access_right_check(*, consumer: Subsystem, service: Service, method: str, path: str) -> RightCheck:
-    """The consumer's right in force on this operation, or why there is none."""
+def purpose_match(purpose: str, allowed: list[str]) -> str | None:
+    """The allowed purpose the call's purpose is bound to, or None. Normalised (spaces, case): equal, or
+    the allowed purpose followed by «:» and a detail (a right for «Trámite» covers «Trámite: Licencia»)."""
+    wanted = normalize_purpose(purpose)
+    if not wanted:
+        return None
+    for candidate in allowed:
+        norm = normalize_purpose(candidate)
+        if norm and (wanted == norm or wanted.startswith(norm + ":")):
+            return candidate
+    return None
+
+
+def access_right_check(
+    *, consumer: Subsystem, service: Service, method: str, path: str, purpose: str | None = None
+) -> RightCheck:
+    """The consumer's right in force on this operation (and, when given, this purpose), or why there is
+    none."""
     now = timezone.now()
     rights = list(AccessRight.objects.filter(consumer=consumer, service=service).order_by("-created_at"))
     in_force = [r for r in rights if r.is_in_force(now)]
-    for right in in_force:
-        if _operation_allowed(right, method, path):
+    operation_ok = [r for r in in_force if operation_allowed(r, method, path)]
+    for right in operation_ok:
+        if purpose is None:
             return RightCheck(right, "")
+        matched = purpose_match(purpose, right.purpose_list())
+        if matched is not None:
+            return RightCheck(right, "", matched)
+    if operation_ok:
+        return RightCheck(None, "purpose")
     if in_force:
         return RightCheck(None, "operation")
     if any(r.status == AccessRight.Status.APPROVED for r in rights):
@@ -144,10 +189,11 @@ def normalize_purpose(purpose: str) -> str:
 
 
 def consent_in_force(*, person_id: int, consumer: Subsystem, service: Service, purpose: str) -> bool:
-    wanted = normalize_purpose(purpose)
+    """A consent in force for this consumer, service and purpose (bound like a right's purposes)."""
     now = timezone.now()
     return any(
-        consent.is_valid(now) and normalize_purpose(consent.purpose) == wanted
+        consent.is_valid(now)
+        and purpose_match(purpose, consent.purpose.replace(";", "\n").splitlines()) is not None
         for consent in InteropConsent.objects.filter(person_id=person_id, consumer=consumer, service=service)
     )
 
@@ -419,8 +465,15 @@ def consent_offers() -> QuerySet[AccessRight]:
 # -- demo providers ---------------------------------------------------------------------------------------
 
 
-def provider_secrets_for(base_url_suffix: str) -> list[str]:
-    """Secrets of the services whose base URL ends with this path (how a demo provider knows the mediator)."""
+def demo_provider_secrets(*, registry: str, base_urls: list[str]) -> list[str]:
+    """Secrets of the platform's own demo registry services of this kind (marked by the demo loader) whose
+    base URL is exactly one of ``base_urls`` (the platform's own address + the registry's path): how a
+    demo provider knows the mediator. Another institution's service pointing here gets nothing."""
+    wanted = [url.rstrip("/") for url in base_urls if url]
+    if not registry or not wanted:
+        return []
     return list(
-        Service.objects.filter(base_url__endswith=base_url_suffix).values_list("provider_secret", flat=True)
+        Service.objects.filter(demo_registry=registry, base_url__in=wanted).values_list(
+            "provider_secret", flat=True
+        )
     )

@@ -16,13 +16,18 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import json
+import logging
+import posixpath
+import re
+import socket
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import httpx
 from cryptography.hazmat.primitives import hashes, serialization
@@ -36,7 +41,8 @@ from django.utils.translation import gettext as _
 from ventanilla.core import ratelimit
 from ventanilla.core.errors import DomainError, ErrorItem, Forbidden, InvalidTransition
 from ventanilla.core.models import Institution
-from ventanilla.core.permissions import can_edit_institution_content
+from ventanilla.core.net import outbound_url_problem
+from ventanilla.core.permissions import can_edit_institution_content, is_platform_admin
 from ventanilla.core.services import audit_record, snapshot
 from ventanilla.identity.accounts import data_use_record
 from ventanilla.identity.clients import (
@@ -60,6 +66,8 @@ from .models import (
     new_provider_secret,
 )
 
+logger = logging.getLogger(__name__)
+
 GENESIS_HASH = "0" * 64
 PROVIDER_SECRET_HEADER = "Interop-Provider-Secret"  # noqa: S105 (a header name)
 RATE_SCOPE = "interop"
@@ -79,6 +87,7 @@ REFUSALS: dict[str, int] = {
     "access_denied": 403,
     "consent_required": 403,
     "unknown_service": 404,
+    "length_required": 411,
     "rate_limited": 429,
     "provider_error": 502,
     "provider_timeout": 504,
@@ -155,6 +164,7 @@ def subsystem_save(
         elif subsystem.member_id != member.pk:
             raise Forbidden()
         before = None if created else snapshot(subsystem, SUBSYSTEM_FIELDS)
+        _check_agency_limits(actor, subsystem, created=created, status=status, rate_limit=rate_limit)
         subsystem.code = code.strip()
         subsystem.name = name.strip()
         subsystem.kind = kind
@@ -176,6 +186,37 @@ def subsystem_save(
             after=snapshot(subsystem, SUBSYSTEM_FIELDS),
         )
     return subsystem
+
+
+def _check_agency_limits(
+    actor: Any, subsystem: Subsystem, *, created: bool, status: str, rate_limit: int | None
+) -> None:
+    """Only the platform agency (or the system) raises a subsystem's call limit or reactivates a
+    subsystem the agency suspended; an institution may always lower its limit or suspend itself."""
+    agency = actor is None or is_platform_admin(actor)
+    if agency:
+        if status == Subsystem.Status.SUSPENDED and subsystem.status != Subsystem.Status.SUSPENDED:
+            subsystem.suspended_by_platform = actor is not None
+        elif status == Subsystem.Status.ACTIVE:
+            subsystem.suspended_by_platform = False
+        return
+    if created:
+        return
+    if (
+        subsystem.suspended_by_platform
+        and subsystem.status == Subsystem.Status.SUSPENDED
+        and status != Subsystem.Status.SUSPENDED
+    ):
+        raise Forbidden(_("La agencia suspendió este subsistema: solo la agencia puede reactivarlo."))
+    old = subsystem.rate_limit
+    if old is not None and (rate_limit is None or rate_limit > old):
+        raise DomainError(
+            message=_("Solo la agencia puede aumentar el límite de llamadas (el actual es %(limit)s).")
+            % {"limit": old},
+            code="forbidden",
+            field="rate_limit",
+            status=403,
+        )
 
 
 def subsystem_client_create(
@@ -281,6 +322,9 @@ def service_save(
         service.base_url = service.base_url.rstrip("/")
         service.openapi = data.openapi
         _clean(service, exclude=["subsystem", "provider_secret"])
+        problem = provider_url_problem(service.base_url)
+        if problem:
+            raise DomainError(message=problem, code="invalid", field="base_url")
         if Service.objects.filter(subsystem=subsystem, code=service.code).exclude(pk=service.pk).exists():
             raise DomainError(
                 message=_("Ese código ya existe en el subsistema."), code="duplicate", field="code"
@@ -296,6 +340,56 @@ def service_save(
             metadata={"openapi_changed": openapi_changed},
         )
     return service
+
+
+def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for item in settings.INTEROP_PROVIDER_ALLOWED_NETWORKS or []:
+        try:
+            networks.append(ipaddress.ip_network(str(item).strip(), strict=False))
+        except ValueError:
+            logger.warning("INTEROP_PROVIDER_ALLOWED_NETWORKS: %r is not a network", item)
+    return networks
+
+
+def provider_url_problem(url: str) -> str | None:
+    """Why the mediator may not call a provider at ``url`` (in Spanish), or None. The mediator must never
+    be a proxy into the platform's own network (SSRF): HTTPS only, no credentials in the URL, and every
+    address the host resolves to must be public or inside ``INTEROP_PROVIDER_ALLOWED_NETWORKS`` (the
+    government network where real providers sit). Loopback, link-local (169.254/16 — cloud metadata —,
+    fe80::/10), unspecified and multicast addresses are refused even there. With
+    ``INTEROP_ALLOW_PRIVATE_PROVIDERS`` (development and tests) private addresses and plain HTTP to
+    localhost are accepted. Checked when a service is saved and again before each call (DNS changes)."""
+    allow_private = bool(settings.INTEROP_ALLOW_PRIVATE_PROVIDERS)
+    networks = _allowed_networks()
+    if allow_private or not networks:
+        return outbound_url_problem(url, allow_private=allow_private)
+    try:
+        parts = urlsplit((url or "").strip())
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return _("La URL no es válida.")
+    if "@" in parts.netloc or not host:
+        return _("La URL no es válida (sin usuario ni contraseña en la dirección).")
+    if parts.scheme != "https":
+        return _("La dirección debe usar HTTPS.")
+    try:
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return _("No se pudo resolver el nombre «%(host)s».") % {"host": host}
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        refused = (
+            address.is_loopback or address.is_link_local or address.is_unspecified or address.is_multicast
+        )
+        if refused or not (address.is_global or any(address in network for network in networks)):
+            return _(
+                "La dirección de «%(host)s» no es pública ni está en las redes de proveedores permitidas."
+            ) % {"host": host}
+    return None
 
 
 def service_secret_rotate(*, actor: Any, service: Service) -> Service:
@@ -530,10 +624,15 @@ def sha256_hex(data: bytes) -> str:
 EMPTY_HASH = sha256_hex(b"")
 
 
+DIGEST_VERSION = 2
+
+
 def entry_digest(entry: MessageLogEntry) -> str:
-    """SHA-256 of the entry's fields (bodies count through their hashes) chained to the previous hash."""
+    """SHA-256 of the entry's fields (bodies count through their hashes) chained to the previous hash.
+    Version 2 (entries with ``digest_version`` 2) also binds the service and consumer ids and the version;
+    earlier entries keep verifying with version 1."""
     created = entry.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
-    fields = [
+    fields: list[Any] = [
         int(entry.seq),
         created,
         entry.request_id,
@@ -551,6 +650,8 @@ def entry_digest(entry: MessageLogEntry) -> str:
         entry.response_hash,
         entry.prev_hash,
     ]
+    if entry.digest_version is not None:
+        fields = [f"v{int(entry.digest_version)}", *fields, entry.service_id, entry.consumer_id]
     return sha256_hex(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode())
 
 
@@ -564,10 +665,16 @@ def request_hash_header(
     subject: str,
     user: str,
     body_hash: str,
+    query: str = "",
 ) -> str:
-    """The ``Interop-Request-Hash`` answer header: SHA-256 over the request line, the Interop headers and
-    the body's SHA-256 — reproducible from the log entry, it ties the answer to the exact request."""
-    canonical = "\n".join([method.upper(), f"{service_id}{path}", client, purpose, subject, user, body_hash])
+    """The ``Interop-Request-Hash`` answer header: SHA-256 of the compact JSON array
+    ``[method, service+path, query, client, purpose, subject, user, body SHA-256]`` (UTF-8, no spaces) —
+    unambiguous, reproducible from the log entry, it ties the answer to the exact request."""
+    canonical = json.dumps(
+        [method.upper(), f"{service_id}{path}", query, client, purpose, subject, user, body_hash],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     return sha256_hex(canonical.encode())
 
 
@@ -592,8 +699,18 @@ class LogRecord:
     consumer: Subsystem | None = None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _printable(value: str) -> str:
+    """What a log column may hold: control characters (NUL is refused by PostgreSQL) become U+FFFD."""
+    return _CONTROL.sub("\ufffd", value or "")
+
+
 def log_append(record: LogRecord) -> MessageLogEntry:
     """Append one entry, chained to the head. Locks the head row, so appends are totally ordered."""
+    for name in ("request_id", "client", "service_id_text", "method", "path", "purpose", "subject", "user"):
+        setattr(record, name, _printable(getattr(record, name)))
     with transaction.atomic():
         head, _created = LogHead.objects.select_for_update().get_or_create(pk=1)
         entry = MessageLogEntry(
@@ -617,6 +734,7 @@ def log_append(record: LogRecord) -> MessageLogEntry:
             request_body=record.request_body,
             response_body=record.response_body,
             prev_hash=head.entry_hash or GENESIS_HASH,
+            digest_version=DIGEST_VERSION,
         )
         entry.entry_hash = entry_digest(entry)
         entry.save()
@@ -675,17 +793,44 @@ class VerifyReport:
     warnings: list[str] = field(default_factory=list)
 
 
+def _trusted_seal_keys() -> dict[str, rsa.RSAPublicKey]:
+    """Public keys whose seals verify, by fingerprint: the current sealing key and the retired ones listed
+    in ``INTEROP_SEAL_TRUSTED_PUBLIC_KEYS`` (PEM)."""
+    keys: dict[str, rsa.RSAPublicKey] = {}
+    try:
+        current = _seal_key().public_key()
+        keys[_fingerprint(current)] = current
+    except (DomainError, ValueError):
+        pass
+    for pem in settings.INTEROP_SEAL_TRUSTED_PUBLIC_KEYS or []:
+        try:
+            key = serialization.load_pem_public_key(str(pem).strip().encode())
+        except ValueError:
+            logger.warning("INTEROP_SEAL_TRUSTED_PUBLIC_KEYS: an entry is not a PEM public key")
+            continue
+        if isinstance(key, rsa.RSAPublicKey):
+            keys[_fingerprint(key)] = key
+    return keys
+
+
 def chain_verify(*, batch: int = 2000) -> VerifyReport:
     """Re-compute every entry's hash in order; report the first entry whose content, chain link or
-    sequence does not match, then check every seal's signature against the entry it sealed."""
+    sequence does not match; check that the chain ends where the head says (newest entries not deleted);
+    then check every seal's signature, with a trusted key, against the entry it sealed."""
     report = VerifyReport(ok=True)
     expected_prev = GENESIS_HASH
     expected_seq = 1
     hashes_by_seq: dict[int, str] = {}
-    sealed = set(ChainSeal.objects.values_list("seq", flat=True))
+    # The head as it is now: entries appended while verifying are left for the next run. The head is
+    # written in the same transaction as its entry, so every entry up to it is committed.
+    head = LogHead.objects.filter(pk=1).first()
+    head_seq, head_hash = (head.seq, head.entry_hash) if head is not None else (0, "")
+    sealed = set(ChainSeal.objects.filter(seq__lte=head_seq).values_list("seq", flat=True))
     last_seq = 0
     while True:
-        chunk = list(MessageLogEntry.objects.filter(seq__gt=last_seq).order_by("seq")[:batch])
+        chunk = list(
+            MessageLogEntry.objects.filter(seq__gt=last_seq, seq__lte=head_seq).order_by("seq")[:batch]
+        )
         if not chunk:
             break
         for entry in chunk:
@@ -719,12 +864,31 @@ def chain_verify(*, batch: int = 2000) -> VerifyReport:
                 hashes_by_seq[entry.seq] = entry.entry_hash
             expected_prev = entry.entry_hash
             expected_seq += 1
-    try:
-        public_key = _seal_key().public_key()
-    except DomainError:
-        public_key = None
-    fingerprint = _fingerprint(public_key) if public_key is not None else ""
-    for seal in ChainSeal.objects.order_by("seq", "pk"):
+    if head_seq == 0 and MessageLogEntry.objects.exists():
+        last_seq = MessageLogEntry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    if head_seq != last_seq or (head_seq and head_hash != expected_prev):
+        report.ok = False
+        report.first_bad_seq = last_seq + 1
+        report.problem = _(
+            "la cabeza de la cadena indica la entrada #%(head)s pero la última es #%(last)s "
+            "(entradas recientes borradas o reescritas)"
+        ) % {"head": head_seq, "last": last_seq}
+        return report
+    # A seal beyond the head read at the start is a seal of entries appended since — unless the head went
+    # backwards (someone rewound it to hide deleted entries): the seals always catch that.
+    newest_seal = ChainSeal.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    if newest_seal > head_seq:
+        now_head = LogHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+        if now_head < newest_seal:
+            report.ok = False
+            report.first_bad_seq = now_head + 1
+            report.problem = _(
+                "el sello de la entrada #%(seq)s está más allá de la cabeza de la cadena (#%(head)s): "
+                "entradas borradas"
+            ) % {"seq": newest_seal, "head": now_head}
+            return report
+    trusted = _trusted_seal_keys()
+    for seal in ChainSeal.objects.filter(seq__lte=head_seq).order_by("seq", "pk"):
         report.seals += 1
         if seal.seq not in hashes_by_seq or hashes_by_seq[seal.seq] != seal.entry_hash:
             report.ok = False
@@ -733,11 +897,15 @@ def chain_verify(*, batch: int = 2000) -> VerifyReport:
                 "el sello de la entrada #%(seq)s no coincide con el registro (entradas borradas o reescritas)"
             ) % {"seq": seal.seq}
             return report
-        if public_key is None or seal.key_fingerprint != fingerprint:
-            report.warnings.append(
-                _("Sello #%(seq)s firmado con otra clave: no verificado.") % {"seq": seal.seq}
-            )
-            continue
+        public_key = trusted.get(seal.key_fingerprint)
+        if public_key is None:
+            report.ok = False
+            report.first_bad_seq = seal.seq
+            report.problem = _(
+                "el sello de la entrada #%(seq)s está firmado con una clave desconocida "
+                "(agregue las claves retiradas a INTEROP_SEAL_TRUSTED_PUBLIC_KEYS)"
+            ) % {"seq": seal.seq}
+            return report
         try:
             public_key.verify(
                 base64.b64decode(seal.signature),
@@ -757,30 +925,24 @@ def chain_verify(*, batch: int = 2000) -> VerifyReport:
 # Mediator
 # --------------------------------------------------------------------------------------------------------
 
-# Request headers never passed to the provider: hop-by-hop, the consumer's credentials, what would tell the
-# provider our internals, and the Interop headers (the mediator sets its own, checked values).
-DROPPED_REQUEST_HEADERS = frozenset(
+# Request headers passed to the provider: an allow-list (content negotiation, conditional and range
+# requests). Nothing else of the consumer's reaches the provider — no credentials, no hop-by-hop headers, no
+# X-HTTP-Method-Override / X-Original-URL / X-Forwarded-* that some frameworks obey — and the Interop headers
+# are the mediator's own, checked values.
+FORWARDED_REQUEST_HEADERS = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "authorization",
-        "cookie",
-        "content-length",
-        "expect",
-        "accept-encoding",
-        "x-forwarded-for",
-        "x-forwarded-host",
-        "x-forwarded-proto",
-        "x-real-ip",
-        "forwarded",
+        "content-type",
+        "accept",
+        "accept-language",
+        "if-none-match",
+        "if-modified-since",
+        "range",
+        "prefer",
     }
+)
+# Query parameters some frameworks read as the real HTTP method: refused when a right limits operations.
+METHOD_OVERRIDE_PARAMS = frozenset(
+    {"_method", "x-http-method-override", "x-http-method", "x-method-override"}
 )
 # Only these provider headers reach the consumer (no Server, X-Powered-By, Set-Cookie, internal hosts).
 PASSED_RESPONSE_HEADERS = (
@@ -794,6 +956,13 @@ PASSED_RESPONSE_HEADERS = (
     "expires",
     "vary",
 )
+# Longest value of each Interop header (the message log's columns).
+HEADER_LIMITS = {
+    "Interop-Client": 120,
+    "Interop-Purpose": 200,
+    "Interop-Subject": 60,
+    "Interop-User": 150,
+}
 
 _http_client: httpx.Client | None = None
 
@@ -815,19 +984,22 @@ class Call:
 
     method: str
     service_id: str  # MEMBER/SUBSYSTEM/SERVICE
-    path: str  # after the service code: "" or "/..."
+    path: str  # after the service code: "" or "/..." (percent-encoded as received)
     query: str = ""
     client: str = ""
     purpose: str = ""
     subject: str = ""
     user: str = ""
-    headers: dict[str, str] = field(default_factory=dict)  # other headers, to pass on
+    headers: dict[str, str] = field(default_factory=dict)  # other headers (only an allow-list is passed)
     body: Iterable[bytes] | bytes | None = None
     content_length: int | None = None
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 HEADER_SAFE = " /-_.,:;()@"
+# Characters left as they are when the decoded path is re-encoded for the provider (RFC 3986 pchar + "/").
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_ENCODED_OCTET = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def header_encode(value: str) -> str:
@@ -839,15 +1011,49 @@ def header_decode(value: str) -> str:
     return unquote(value or "")
 
 
+def path_normalize(raw: str) -> str:
+    r"""The decoded path of a call ("" or "/…"), or ``invalid_header``: after one percent-decoding the path
+    may hold no «.» or «..» segment, no empty segment («//»), no «\», no control character and no
+    further percent-encoding, i.e. it must already be in its normal form. Operation rules are matched
+    against this path and the provider receives exactly this path (re-encoded)."""
+    try:
+        decoded = unquote(raw or "", errors="strict") if raw else ""
+    except UnicodeDecodeError:
+        raise _refuse("invalid_header", _("La ruta no es UTF-8 válido."), "path") from None
+    if not decoded:
+        return ""
+    if not decoded.startswith("/"):
+        decoded = "/" + decoded
+    segments = decoded.split("/")[1:]
+    normal = posixpath.normpath(decoded) + ("/" if decoded.endswith("/") and decoded != "/" else "")
+    if (
+        "\\" in decoded
+        or _CONTROL.search(decoded)
+        or _ENCODED_OCTET.search(decoded)
+        or any(segment in (".", "..") for segment in segments)
+        or any(segment == "" for segment in segments[:-1])
+        or normal != decoded
+    ):
+        raise _refuse(
+            "invalid_header",
+            _(
+                "La ruta no es válida: sin segmentos «.» ni «..», sin «//», sin «\\», sin caracteres de "
+                "control ni codificación doble."
+            ),
+            "path",
+        )
+    return decoded
+
+
 def _timeout_for(service: Service) -> float:
     return float(service.timeout_seconds or settings.INTEROP_DEFAULT_TIMEOUT)
 
 
 def _rate_check(consumer: Subsystem) -> None:
-    if consumer.rate_limit:
+    """The platform's limit always applies; a subsystem's own limit can only make it stricter."""
+    limit, window = ratelimit.limit_for(RATE_SCOPE, settings.INTEROP_RATE_LIMIT, RATE_WINDOW)
+    if consumer.rate_limit and consumer.rate_limit * window < limit * RATE_WINDOW:
         limit, window = consumer.rate_limit, RATE_WINDOW
-    else:
-        limit, window = ratelimit.limit_for(RATE_SCOPE, settings.INTEROP_RATE_LIMIT, RATE_WINDOW)
     verdict = ratelimit.hit(RATE_SCOPE, consumer.identifier, limit=limit, window=window)
     if not verdict.allowed:
         raise InteropError(
@@ -864,14 +1070,38 @@ class Authorized:
     service: Service
     right: AccessRight
     person_id: int | None
+    path: str = ""  # decoded and normalised
+    purpose: str = ""  # the right's purpose the call is bound to
+
+
+def _check_header_values(call: Call) -> None:
+    values = {
+        "Interop-Client": call.client,
+        "Interop-Purpose": call.purpose,
+        "Interop-Subject": call.subject,
+        "Interop-User": call.user,
+    }
+    for name, value in values.items():
+        if _CONTROL.search(value or ""):
+            raise _refuse("invalid_header", _("%(name)s tiene caracteres de control.") % {"name": name}, name)
+        if len(value or "") > HEADER_LIMITS[name]:
+            raise _refuse(
+                "invalid_header",
+                _("%(name)s es demasiado larga (máximo %(limit)s caracteres).")
+                % {"name": name, "limit": HEADER_LIMITS[name]},
+                name,
+            )
 
 
 def exchange_authorize(*, consumer: Subsystem, call: Call) -> Authorized:
-    """Every check of a call, in a fixed order; raises :class:`InteropError` on the first that fails."""
+    """Every check of a call, in a fixed order; raises :class:`InteropError` on the first that fails.
+    Shared by the HTTP mediator and ``registry_query``, so both refuse alike."""
+    _check_header_values(call)
     if not call.purpose.strip():
         raise _refuse(
             "missing_header", _("Falta la cabecera Interop-Purpose (finalidad)."), "Interop-Purpose"
         )
+    path = path_normalize(call.path)
     service = selectors.service_by_identifier(call.service_id)
     if service is None:
         raise _refuse(
@@ -899,18 +1129,35 @@ def exchange_authorize(*, consumer: Subsystem, call: Call) -> Authorized:
             )
         person_id = selectors.person_id_for_subject(call.subject)
     check = selectors.access_right_check(
-        consumer=consumer, service=service, method=call.method, path=call.path
+        consumer=consumer, service=service, method=call.method, path=path, purpose=call.purpose
     )
     if check.right is None:
         messages = {
             "expired": _("El derecho de acceso de %(client)s a %(service)s venció."),
             "revoked": _("El derecho de acceso de %(client)s a %(service)s fue revocado."),
             "operation": _("El derecho de acceso de %(client)s a %(service)s no incluye esta operación."),
+            "purpose": _(
+                "La finalidad indicada en Interop-Purpose no es una de las del derecho de acceso de "
+                "%(client)s a %(service)s."
+            ),
             "none": _("%(client)s no tiene derecho de acceso a %(service)s."),
         }
         raise _refuse(
             "access_denied",
             messages[check.reason] % {"client": consumer.identifier, "service": service.identifier},
+            "Interop-Purpose" if check.reason == "purpose" else None,
+        )
+    if check.right.operation_list() and any(
+        name.strip().lower() in METHOD_OVERRIDE_PARAMS
+        for name, _value in parse_qsl(call.query, keep_blank_values=True)
+    ):
+        raise _refuse(
+            "access_denied",
+            _(
+                "El derecho de acceso limita las operaciones: "
+                "la consulta no puede cambiar el método (_method)."
+            ),
+            "query",
         )
     if service.needs_consent and (
         person_id is None
@@ -923,7 +1170,26 @@ def exchange_authorize(*, consumer: Subsystem, call: Call) -> Authorized:
             _("La persona no dio su consentimiento (vigente) para esta consulta y finalidad."),
             "Interop-Subject",
         )
-    return Authorized(consumer=consumer, service=service, right=check.right, person_id=person_id)
+    return Authorized(
+        consumer=consumer,
+        service=service,
+        right=check.right,
+        person_id=person_id,
+        path=path,
+        purpose=bound_purpose(call.purpose, check.purpose or check.right.purpose),
+    )
+
+
+def bound_purpose(call_purpose: str, right_purpose: str) -> str:
+    """What the citizen's «¿Quién usó mis datos?» row says: the right's purpose as the provider approved
+    it, plus the call's detail when the call refined it («Trámite» + «trámite: Licencia» → «Trámite:
+    Licencia»)."""
+    wanted = selectors.normalize_purpose(right_purpose)
+    for index, char in enumerate(call_purpose):
+        if char == ":" and selectors.normalize_purpose(call_purpose[:index]) == wanted:
+            detail = " ".join(call_purpose[index + 1 :].split())
+            return f"{right_purpose}: {detail}" if detail else right_purpose
+    return right_purpose
 
 
 def error_payload(error: InteropError) -> bytes:
@@ -1013,6 +1279,7 @@ class OpenExchange:
             method=call.method,
             service_id=call.service_id,
             path=call.path,
+            query=call.query,
             client=call.client,
             purpose=call.purpose,
             subject=call.subject,
@@ -1022,29 +1289,40 @@ class OpenExchange:
         self.headers = {
             name: response.headers[name] for name in PASSED_RESPONSE_HEADERS if name in response.headers
         }
+        # The consumer can tell a complete answer from one cut short when the provider gave its length.
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and call.method != "HEAD" and self.status not in (204, 304):
+            self.headers["content-length"] = length
         self._finished = False
 
     def body(self) -> Iterator[bytes]:
         """The provider's body, chunk by chunk. The entry is logged before the last chunk is handed out,
-        so when the consumer has the whole answer the log already holds it."""
+        so when the consumer has the whole answer the log already holds it. When the provider breaks off
+        (or drips past ``INTEROP_EXCHANGE_DEADLINE``) the failure is logged and an :class:`InteropError`
+        is raised, so the consumer's connection is aborted instead of ending like a complete answer."""
         keep = settings.INTEROP_LOG_BODY_MAX_BYTES if self.auth.service.log_bodies else 0
+        deadline = self._started + float(settings.INTEROP_EXCHANGE_DEADLINE)
         received = _HashingBody(None, keep)
-        outcome = "ok"
         pending: bytes | None = None
         try:
             for chunk in self._response.iter_raw(CHUNK):
+                if time.monotonic() > deadline:
+                    self._finish(received, "provider_timeout", status=504)
+                    raise InteropError(
+                        "provider_timeout", _("El proveedor no terminó de responder a tiempo.")
+                    )
                 if not chunk:
                     continue
                 received._see(chunk)
                 if pending is not None:
                     yield pending
                 pending = chunk
-            self._finish(received, outcome)
+            self._finish(received, "ok")
             if pending is not None:
                 yield pending
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             self._finish(received, "provider_broke_off", status=502)
-            return
+            raise InteropError("provider_error", _("El proveedor cortó la respuesta.")) from exc
         except GeneratorExit:
             self._finish(received, "consumer_closed")
             raise
@@ -1100,18 +1378,61 @@ class OpenExchange:
                 and outcome == "ok"
                 and not auth.service.confidential_by_law
             ):
+                # The right's purpose (what the provider approved), not whatever text the consumer sent.
                 data_use_record(
                     person_id=auth.person_id,
                     institution_id=auth.consumer.member.institution_id,
                     application_name=auth.consumer.name,
-                    purpose=call.purpose,
+                    purpose=auth.purpose or auth.right.purpose,
                     data=auth.service.personal_data or auth.service.name,
                 )
 
 
+def _header_value(name: str, value: str) -> bytes:
+    """A forwarded header value as bytes (HTTP/1.1 headers are ISO-8859-1); control characters refused."""
+    if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value):
+        raise _refuse("invalid_header", _("La cabecera %(name)s no es válida.") % {"name": name}, name)
+    return value.encode("latin-1")
+
+
+def _build_request(client: httpx.Client, call: Call, auth: Authorized, sent: _HashingBody) -> httpx.Request:
+    service, consumer = auth.service, auth.consumer
+    headers: dict[str, bytes] = {}
+    for name, value in call.headers.items():
+        if name.lower() in FORWARDED_REQUEST_HEADERS:
+            headers[name] = _header_value(name, str(value))
+    own = {
+        "Interop-Client": consumer.identifier,
+        "Interop-Service": service.identifier,
+        "Interop-Request-Id": call.request_id,
+        "Interop-Purpose": header_encode(call.purpose),
+        PROVIDER_SECRET_HEADER: service.provider_secret,
+    }
+    if call.subject:
+        own["Interop-Subject"] = header_encode(call.subject)
+    if call.user:
+        own["Interop-User"] = header_encode(call.user)
+    headers.update({name: value.encode("ascii") for name, value in own.items()})
+    # The consumer gets the provider's bytes as they are: compressed only if the consumer asked for it.
+    accept_encoding = next((v for k, v in call.headers.items() if k.lower() == "accept-encoding"), "identity")
+    headers["Accept-Encoding"] = _header_value("Accept-Encoding", str(accept_encoding))
+    content = sent.content()
+    if call.content_length is not None and content is not None and not isinstance(content, bytes):
+        headers["Content-Length"] = str(call.content_length).encode("ascii")
+    url = service.base_url + quote(auth.path, safe=PATH_SAFE) + (f"?{call.query}" if call.query else "")
+    return client.build_request(
+        call.method,
+        url,
+        headers=[(name.encode("ascii"), value) for name, value in headers.items()],
+        content=content,
+        timeout=httpx.Timeout(_timeout_for(service)),
+    )
+
+
 def exchange_open(*, consumer: Subsystem | None, call: Call) -> OpenExchange:
     """Check the call and send it to the provider. Refusals are logged (except bad_client and
-    rate_limited, which would let anyone fill the log) and raised as :class:`InteropError`."""
+    rate_limited, which would let anyone fill the log) and raised as :class:`InteropError`; any other
+    failure while preparing or sending the request becomes a logged refusal too (never a 500)."""
     if consumer is None or call.client.strip() != consumer.identifier:
         raise _refuse(
             "bad_client",
@@ -1131,50 +1452,38 @@ def exchange_open(*, consumer: Subsystem | None, call: Call) -> OpenExchange:
     service = auth.service
     keep = settings.INTEROP_LOG_BODY_MAX_BYTES if service.log_bodies else 0
     sent = _HashingBody(call.body, keep)
-    headers = {
-        k: v
-        for k, v in call.headers.items()
-        if k.lower() not in DROPPED_REQUEST_HEADERS and not k.lower().startswith("interop-")
-    }
-    headers.update(
-        {
-            "Interop-Client": consumer.identifier,
-            "Interop-Service": service.identifier,
-            "Interop-Request-Id": call.request_id,
-            "Interop-Purpose": header_encode(call.purpose),
-            PROVIDER_SECRET_HEADER: service.provider_secret,
-        }
-    )
-    # The consumer gets the provider's bytes as they are: compressed only if the consumer asked for it.
-    headers["Accept-Encoding"] = next(
-        (v for k, v in call.headers.items() if k.lower() == "accept-encoding"), "identity"
-    )
-    if call.subject:
-        headers["Interop-Subject"] = header_encode(call.subject)
-    if call.user:
-        headers["Interop-User"] = header_encode(call.user)
-    content = sent.content()
-    if call.content_length is not None and content is not None and not isinstance(content, bytes):
-        headers["Content-Length"] = str(call.content_length)
-    url = service.base_url + call.path + (f"?{call.query}" if call.query else "")
     client = _http()
+    refusal: InteropError
     try:
-        request = client.build_request(
-            call.method, url, headers=headers, content=content, timeout=httpx.Timeout(_timeout_for(service))
-        )
-        response = client.send(request, stream=True)
-    except httpx.TimeoutException:
-        refusal = _refuse("provider_timeout", _("El proveedor no respondió a tiempo."))
-    except httpx.HTTPError:
-        refusal = _refuse("provider_error", _("No se pudo comunicar con el proveedor."))
+        # Checked again before each call: the name may resolve elsewhere now (or settings changed).
+        problem = provider_url_problem(service.base_url)
+        if problem:
+            logger.warning("interop: provider address of %s refused: %s", service.identifier, problem)
+            raise _refuse("provider_error", _("La dirección del proveedor no está permitida."))
+        request = _build_request(client, call, auth, sent)
+    except InteropError as error:
+        refusal = error
+    except Exception:
+        logger.exception("interop: could not build the request %s", call.request_id)
+        refusal = _refuse("invalid_header", _("No se pudo preparar la solicitud al proveedor."))
     else:
-        if response.status_code < 500:
-            return OpenExchange(call=call, auth=auth, response=response, started=started, sent=sent)
-        response.close()  # the provider's error page never reaches the consumer
-        refusal = _refuse(
-            "provider_error",
-            _("El proveedor respondió con un error (%(status)s).") % {"status": response.status_code},
-        )
+        try:
+            response = client.send(request, stream=True)
+        except httpx.TimeoutException:
+            refusal = _refuse("provider_timeout", _("El proveedor no respondió a tiempo."))
+        except httpx.HTTPError:
+            refusal = _refuse("provider_error", _("No se pudo comunicar con el proveedor."))
+        except Exception:
+            logger.exception("interop: could not send the request %s", call.request_id)
+            refusal = _refuse("provider_error", _("No se pudo comunicar con el proveedor."))
+        else:
+            if response.status_code < 500:
+                return OpenExchange(call=call, auth=auth, response=response, started=started, sent=sent)
+            response.close()  # the provider's error page never reaches the consumer
+            refusal = _refuse(
+                "provider_error",
+                _("El proveedor respondió con un error (%(status)s).") % {"status": response.status_code},
+            )
     _log_refusal(
         call=call,
         consumer=consumer,
@@ -1246,5 +1555,9 @@ def registry_query(
 
 
 def provider_secret_matches(given: str, expected: list[str]) -> bool:
-    """Constant-time check of the ``Interop-Provider-Secret`` header (for providers written in Django)."""
-    return bool(given) and any(hmac.compare_digest(given, secret) for secret in expected)
+    """Constant-time check of the ``Interop-Provider-Secret`` header (for providers written in Django).
+    Compared as UTF-8 bytes: any value (even non-ASCII) is just a wrong secret."""
+    if not given:
+        return False
+    raw = given.encode("utf-8", errors="surrogateescape")
+    return any(hmac.compare_digest(raw, secret.encode("utf-8")) for secret in expected)

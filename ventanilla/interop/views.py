@@ -85,8 +85,16 @@ def _request_body(request: HttpRequest, length: int) -> Iterator[bytes]:
 
 
 def _content_length(request: HttpRequest) -> int:
+    raw = request.META.get("CONTENT_LENGTH") or ""
+    if not raw and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # Without a length the body would be lost on the way: say so instead of forwarding nothing.
+        raise InteropError(
+            "length_required",
+            _("Envíe el cuerpo con Content-Length (no se aceptan cuerpos por fragmentos)."),
+            field="Content-Length",
+        )
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(raw or 0)
     except ValueError:
         length = -1
     if length < 0:
@@ -127,10 +135,6 @@ def mediate(request: HttpRequest, member: str, subsystem: str, service: str, pat
                 "missing_header",
                 _("Falta la cabecera Interop-Client (MIEMBRO/SUBSISTEMA)."),
                 field="Interop-Client",
-            )
-        if any(part in ("..", ".") for part in path.split("/")):
-            raise InteropError(
-                "invalid_header", _("La ruta no puede tener segmentos «.» ni «..»."), field="path"
             )
         length = _content_length(request)
         if length > 0:
@@ -231,7 +235,7 @@ def meta_allowed(request: HttpRequest, consumer: Subsystem) -> dict[str, Any]:
             {
                 **_service_summary(service),
                 "purpose": right.purpose,
-                "operations": [f"{m} {p}" for m, p in right.operation_list()] or ["* /*"],
+                "operations": [f"{m} {p}" for m, p in right.operation_list()] or ["* /**"],
                 "expires_at": right.expires_at.isoformat() if right.expires_at else None,
             }
             for service, right in selectors.allowed_services(consumer=consumer)
@@ -239,9 +243,28 @@ def meta_allowed(request: HttpRequest, consumer: Subsystem) -> dict[str, Any]:
     }
 
 
+def _without_servers(document: dict[str, Any]) -> dict[str, Any]:
+    """The document without its ``servers`` entries: top-level, path-level and operation-level ones all
+    name the provider's private hosts."""
+    document = {k: v for k, v in document.items() if k != "servers"}
+    paths = document.get("paths")
+    if isinstance(paths, dict):
+        cleaned: dict[str, Any] = {}
+        for route, item in paths.items():
+            if isinstance(item, dict):
+                item = {
+                    k: ({o: w for o, w in v.items() if o != "servers"} if isinstance(v, dict) else v)
+                    for k, v in item.items()
+                    if k != "servers"
+                }
+            cleaned[route] = item
+        document["paths"] = cleaned
+    return document
+
+
 def public_openapi(service: Service) -> dict[str, Any]:
     """The provider's OpenAPI document as consumers see it: served by the mediator, never the provider."""
-    document = dict(service.openapi or {})
+    document = _without_servers(dict(service.openapi or {}))
     base = settings.VENTANILLA_PUBLIC_URL.rstrip("/")
     document["servers"] = [{"url": f"{base}/interop/r1/{service.identifier}", "description": "Mediador"}]
     return document

@@ -14,8 +14,10 @@ import pytest
 from django.db import connection
 
 from ventanilla.core.models import Institution
+from ventanilla.interop.demo import PURPOSE as DEMO_PURPOSE
+from ventanilla.interop.demo import demo_registry_mark
 from ventanilla.interop.models import AccessRight, Service, Subsystem
-from ventanilla.interop.providers import CIVIL_REGISTRY_PATH
+from ventanilla.interop.providers import CIVIL_REGISTRY_PATH, DEMO_REGISTRY_CIVIL
 from ventanilla.interop.services import (
     ServiceData,
     access_right_grant,
@@ -24,24 +26,25 @@ from ventanilla.interop.services import (
     subsystem_save,
 )
 
+APPEND_ONLY_TABLES = ("interop_messagelogentry", "interop_chainseal")
 TRIGGERS_SQLITE = [
-    "CREATE TRIGGER IF NOT EXISTS interop_messagelogentry_no_update BEFORE UPDATE ON interop_messagelogentry "
-    "BEGIN SELECT RAISE(ABORT, 'interop_messagelogentry is append-only'); END;",
-    "CREATE TRIGGER IF NOT EXISTS interop_messagelogentry_no_delete BEFORE DELETE ON interop_messagelogentry "
-    "BEGIN SELECT RAISE(ABORT, 'interop_messagelogentry is append-only'); END;",
+    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{event.lower()} BEFORE {event} ON {table} "
+    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;"
+    for table in APPEND_ONLY_TABLES
+    for event in ("UPDATE", "DELETE")
 ]
 
 
 def triggers_off() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute("DROP TRIGGER IF EXISTS interop_messagelogentry_no_update")
-            cursor.execute("DROP TRIGGER IF EXISTS interop_messagelogentry_no_delete")
+            for table in APPEND_ONLY_TABLES:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+                cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
         else:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks, so ALTER TABLE may run
-            cursor.execute(
-                "ALTER TABLE interop_messagelogentry DISABLE TRIGGER interop_messagelogentry_no_update"
-            )
+            for table in APPEND_ONLY_TABLES:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_update")
 
 
 def triggers_on() -> None:
@@ -51,18 +54,19 @@ def triggers_on() -> None:
                 cursor.execute(statement)
         else:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(
-                "ALTER TABLE interop_messagelogentry ENABLE TRIGGER interop_messagelogentry_no_update"
-            )
+            for table in APPEND_ONLY_TABLES:
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_no_update")
 
 
 @pytest.fixture
 def interop_log_flushable(audit_log_flushable: Any) -> Any:
-    """Live-server tests on SQLite: let Django empty the message log after the test (see core's fixture)."""
+    """Live-server tests on SQLite: let Django empty the message log and the seals after the test (see
+    core's fixture)."""
     yield
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER IF EXISTS interop_messagelogentry_no_delete")
+            for table in APPEND_ONLY_TABLES:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
 
 
 @pytest.fixture
@@ -141,7 +145,7 @@ def grant(consumer: Subsystem, service: Service, **values: Any) -> AccessRight:
         actor=None,
         consumer=consumer,
         service=service,
-        purpose=values.pop("purpose", "Prellenado de formularios de trámites"),
+        purpose=values.pop("purpose", DEMO_PURPOSE),
         legal_basis="Ley de prueba",
         **values,
     )
@@ -164,6 +168,7 @@ def build_world(
         name="Consulta de personas",
         personal_data="Nombres y apellidos, fecha de nacimiento",
     )
+    demo_registry_mark(service, DEMO_REGISTRY_CIVIL)  # the demo registry accepts this service's secret
     consumer = subsystem_save(
         actor=None,
         institution=institution_b,

@@ -9,7 +9,8 @@ import httpx
 from ventanilla.core.models import Institution
 from ventanilla.interop.demo import demo_secret, load_demo_interop
 from ventanilla.interop.models import AccessRight, Service, Subsystem
-from ventanilla.interop.services import registry_query
+from ventanilla.interop.providers import CIVIL_REGISTRY_PATH
+from ventanilla.interop.services import ServiceData, registry_query, service_save, subsystem_save
 
 from .conftest import token_for
 
@@ -44,7 +45,7 @@ def test_demo_registries_answer_through_the_mediator(live_server: Any, interop_l
     headers = {
         "Authorization": f"Bearer {token}",
         "Interop-Client": "GAMLP/EXPEDIENTES",
-        "Interop-Purpose": "Licencia de funcionamiento",
+        "Interop-Purpose": "Tr%C3%A1mite: Licencia de funcionamiento",
     }
     company = httpx.get(
         f"{live_server.url}/interop/r1/SEPREC/REGISTRO-COMERCIO/empresas/empresas/1020304050", headers=headers
@@ -63,9 +64,56 @@ def test_demo_registries_answer_through_the_mediator(live_server: Any, interop_l
         client="GAMLP/EXPEDIENTES",
         service="SEPREC/REGISTRO-COMERCIO/empresas",
         path="empresas/2030405060",
-        purpose="Licencia de funcionamiento",
+        purpose="Trámite: Licencia de funcionamiento",
     )
     assert answer.data["razon_social"] == "Agroexportadora Chiquitana S.A."
+    # The demo registries answer only to the demo services themselves: another institution's service
+    # whose base URL merely ends with the registry's path gets 401 with its own secret.
+    impostor_subsystem = subsystem_save(
+        actor=None,
+        institution=Institution.objects.get(code="GAMLP"),
+        code="FALSO",
+        name="Falso",
+        kind=Subsystem.Kind.PROVIDER,
+    )
+    impostor = service_save(
+        actor=None,
+        subsystem=impostor_subsystem,
+        data=ServiceData(
+            code="personas", name="Falso", base_url="https://otro.example" + CIVIL_REGISTRY_PATH
+        ),
+    )
+    same_url = service_save(
+        actor=None,
+        subsystem=impostor_subsystem,
+        data=ServiceData(code="copia", name="Copia", base_url=live_server.url + CIVIL_REGISTRY_PATH),
+    )
+    for service in (impostor, same_url):
+        direct = httpx.get(
+            f"{live_server.url}{CIVIL_REGISTRY_PATH}/personas/CI-4567891",
+            headers={"Interop-Provider-Secret": service.provider_secret, "Interop-Subject": "CI-4567891"},
+        )
+        assert direct.status_code == 401, direct.text
+    genuine = Service.objects.get(code="personas", subsystem__code="REGISTRO-CIVIL")
+    ok = httpx.get(
+        f"{live_server.url}{CIVIL_REGISTRY_PATH}/personas/CI-4567891",
+        headers={"Interop-Provider-Secret": genuine.provider_secret, "Interop-Subject": "CI-4567891"},
+    )
+    assert ok.status_code == 200
+    # ...and only about the person the consultation is about (Interop-Subject).
+    other = httpx.get(
+        f"{live_server.url}{CIVIL_REGISTRY_PATH}/personas/CI-4567891",
+        headers={"Interop-Provider-Secret": genuine.provider_secret, "Interop-Subject": "CI-5123987-1B"},
+    )
+    assert other.status_code == 403 and other.json()["error"] == "sujeto_distinto"
+    # A non-ASCII secret is just a wrong secret (401), never a server error.
+    assert (
+        httpx.get(
+            f"{live_server.url}{CIVIL_REGISTRY_PATH}/personas/CI-4567891",
+            headers={"Interop-Provider-Secret": "ñ".encode(), "Interop-Subject": "CI-4567891"},
+        ).status_code
+        == 401
+    )
 
 
 def test_paraguay_demo_uses_its_own_registries(db: Any, settings: Any) -> None:
@@ -93,5 +141,18 @@ def test_paraguay_demo_uses_its_own_registries(db: Any, settings: Any) -> None:
     person = client.get(
         "/registros-demo/registro-civil/v1/personas/3456789",
         HTTP_INTEROP_PROVIDER_SECRET=Service.objects.get(code="personas").provider_secret,
+        HTTP_INTEROP_SUBJECT="CI-3456789",
     )
     assert person.json()["primer_apellido"] == "Benítez"
+
+
+def test_non_ascii_provider_secret_is_refused_not_an_error(db: Any) -> None:
+    from django.test import Client
+
+    _institutions()
+    load_demo_interop(base_url="http://127.0.0.1:8000", consumers=[])
+    response = Client().get(
+        CIVIL_REGISTRY_PATH + "/personas/CI-4567891",
+        headers={"Interop-Provider-Secret": "contraseña-ñ", "Interop-Subject": "CI-4567891"},
+    )
+    assert response.status_code == 401

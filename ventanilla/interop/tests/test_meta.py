@@ -49,7 +49,12 @@ def test_openapi_is_served_with_the_mediator_as_server(world: World) -> None:
     world.service.openapi = {
         "openapi": "3.0.3",
         "info": {"title": "x", "version": "1"},
-        "paths": {},
+        "paths": {
+            "/personas/{id}": {
+                "servers": [{"url": "http://10.0.0.6/ruta"}],
+                "get": {"summary": "Una persona", "servers": [{"url": "http://10.0.0.7/operacion"}]},
+            }
+        },
         "servers": [{"url": "http://10.0.0.5:8080/interno"}],
     }
     world.service.save(update_fields=["openapi"])
@@ -57,6 +62,8 @@ def test_openapi_is_served_with_the_mediator_as_server(world: World) -> None:
     assert data["openapi"] == "3.0.3"
     assert data["servers"][0]["url"].endswith("/interop/r1/INSTA/REGISTRO/personas")
     assert "10.0.0.5" not in str(data)
+    assert "10.0.0.6" not in str(data) and "10.0.0.7" not in str(data)  # path- and operation-level too
+    assert data["paths"]["/personas/{id}"]["get"]["summary"] == "Una persona"
     assert _get(world, "INSTA/REGISTRO/nada/openapi").status_code == 404
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from conftest import login
 from ventanilla.identity.tests.conftest import make_citizen
+from ventanilla.interop.demo import demo_registry_mark
 from ventanilla.interop.models import InteropConsent, Service
 
 from .conftest import World, grant, make_service
@@ -24,7 +25,7 @@ def citizen(transactional_db: Any) -> Any:
 
 def test_consultation_appears_in_who_used_my_data(world: World, citizen: Any) -> None:
     response = world.call(
-        headers=world.headers(**{"Interop-Purpose": "Licencia de funcionamiento N.º 12 — trámite"})
+        headers=world.headers(**{"Interop-Purpose": "trámite:  Licencia de funcionamiento N.º 12"})
     )
     assert response.status_code == 200
     page = login(citizen).get("/cuenta/uso-de-mis-datos/")
@@ -32,7 +33,8 @@ def test_consultation_appears_in_who_used_my_data(world: World, citizen: Any) ->
     html = page.content.decode()
     assert "Expedientes B" in html
     assert "Gobierno Municipal de Prueba" in html  # the consumer's institution
-    assert "Licencia de funcionamiento N.º 12 — trámite" in html
+    # The right's purpose (as the provider approved it) with the call's detail.
+    assert "Trámite: Licencia de funcionamiento N.º 12" in html
     assert "Nombres y apellidos, fecha de nacimiento" in html
 
 
@@ -71,9 +73,9 @@ def test_consent_required_then_granted_then_withdrawn(world: World, citizen: Any
     assert consent.purpose == world.right.purpose and consent.expires_at is not None
 
     assert world.call().status_code == 200
-    # Another purpose is not covered by the consent.
+    # Another purpose is not covered by the right (nor by the consent).
     other = world.call(headers=world.headers(**{"Interop-Purpose": "Otra finalidad"}))
-    assert other.json()["errors"][0]["code"] == "consent_required"
+    assert other.json()["errors"][0]["code"] == "access_denied"
 
     assert browser.post(f"/cuenta/consentimientos/{consent.pk}/retirar/").status_code == 302
     assert world.call().json()["errors"][0]["code"] == "consent_required"
@@ -120,5 +122,6 @@ def test_consent_page_needs_sign_in(world: World) -> None:
 
 def test_service_without_consent_needs_nothing(world: World, citizen: Any) -> None:
     other = make_service(world.provider, "abierto", world.service.base_url, personal_data="Nombre")
+    demo_registry_mark(other, "civil")
     grant(world.consumer, other)
     assert world.call(service=other).status_code == 200
