@@ -63,7 +63,10 @@ def _pids_named(name: str) -> list[int]:
     return pids
 
 
-def snapshot(server_pid: int | None, db_backend_pids: list[int]) -> Snapshot | None:
+def snapshot(
+    server_pid: int | None, db_backend_pids: list[int], other_pids: tuple[int, ...] = ()
+) -> Snapshot | None:
+    """``server_pid`` and ``other_pids`` (the provider server, the task worker) count with their children."""
     try:
         first = (PROC / "stat").read_text().splitlines()[0].split()[1:]
     except OSError:
@@ -73,9 +76,10 @@ def snapshot(server_pid: int | None, db_backend_pids: list[int]) -> Snapshot | N
     total = sum(values)
     busy = user + nice + system + irq + softirq + steal
     ours = {os.getpid(): _proc_times(os.getpid(), with_children=True)}
-    if server_pid:
-        ours[server_pid] = _proc_times(server_pid, with_children=True)
-        ours.update({child: _proc_times(child) for child in _children(server_pid)})
+    for pid in (server_pid, *other_pids):
+        if pid:
+            ours[pid] = _proc_times(pid, with_children=True)
+            ours.update({child: _proc_times(child) for child in _children(pid)})
     ours.update({pid: _proc_times(pid) for pid in db_backend_pids})
     ours.update({pid: _proc_times(pid) for pid in _pids_named("redis-server")})
     return Snapshot(total=total, busy=busy, ours=ours, at=time.monotonic())

@@ -24,12 +24,11 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote_plus, urlsplit
+from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -37,7 +36,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import browser, cpu, loadgen  # noqa: E402
-from bench.generate import PENDING as PENDING_DATA  # noqa: E402
 
 PY = sys.executable
 SETTINGS = "bench.settings_bench"
@@ -106,22 +104,9 @@ QUERIES = [
     "antesedentes penales",
 ]
 
-# Modules the benchmark will cover once they exist (issue 8): id → (candidate packages, label).
-PENDING_MODULES = {
-    "cases": (
-        ("ventanilla.cases", "ventanilla.expedientes"),
-        "Bandeja del funcionario con 1.000.000 de expedientes (p95 y crecimiento 10×)",
-    ),
-    "interop": (
-        ("ventanilla.interop", "ventanilla.interoperability"),
-        "Mediador de interoperabilidad: latencia añadida p50/p95 y rendimiento "
-        "(bitácora de 1.000.000 de entradas)",
-    ),
-    "outbox": (
-        ("ventanilla.outbox", "ventanilla.notifications", "ventanilla.mail"),
-        "Bandeja de salida de correo: mensajes/s con el worker",
-    ),
-}
+# Expedientes: the demo clerk's password (identity.demo_people) and the client of the cases API.
+DEMO_PASSWORD = os.environ.get("VENTANILLA_DEMO_PASSWORD", "ventanilla-demo")
+GOAL_MEDIATOR_ADDED_P95_MS = 50.0  # informative: X-Road's security servers add a few tens of ms per call
 
 
 def log(message: str) -> None:
@@ -164,6 +149,11 @@ class Config:
     phase_quiet_wait: float = 15.0
     search_repeat: int = 2
     search_limit: float = 90.0
+    cases: int = 1_000_000
+    log_entries: int = 1_000_000
+    email_messages: int = 1_000
+    email_workers: int = 1
+    email_limit: float = 300.0
     keep_db: bool = False
     db_name: str = "ventanilla_bench"
     pg_url: str = "postgres://postgres@127.0.0.1:5432"
@@ -195,6 +185,11 @@ class Config:
             phase_quiet_wait=_env_float("BENCH_PHASE_QUIET_WAIT", 15.0),
             search_repeat=_env_int("BENCH_SEARCH_REPEAT", 2),
             search_limit=_env_float("BENCH_SEARCH_LIMIT", 90.0),
+            cases=max(1_000, round(_env_int("BENCH_CASES", 1_000_000) * scale)),
+            log_entries=max(1_000, round(_env_int("BENCH_LOG_ENTRIES", 1_000_000) * scale)),
+            email_messages=_env_int("BENCH_EMAIL_MESSAGES", 1_000),
+            email_workers=_env_int("BENCH_EMAIL_WORKERS", 1),
+            email_limit=_env_float("BENCH_EMAIL_LIMIT", 300.0),
             keep_db=os.environ.get("BENCH_KEEP_DB", "") == "1",
             db_name=os.environ.get("BENCH_DB", "ventanilla_bench"),
             pg_url=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/"),
@@ -315,6 +310,17 @@ def bench_env(cfg: Config, workdir: Path) -> dict[str, str]:
             "GUNICORN_MAX_REQUESTS": str(cfg.worker_max_requests),
             "GUNICORN_BIND": f"127.0.0.1:{cfg.port}",
             "PYTHONUNBUFFERED": "1",
+            # Demo data only (throwaway database): load_demo signs its demo documents with the development
+            # CA, which production refuses by default (DOCUMENTS_DEV_CA=0). Nothing measured depends on it.
+            "DOCUMENTS_DEV_CA": "1",
+            # The mediator's per-consumer limit (600/min) would turn the throughput phase into a measure of
+            # 429s; the limiter still runs on every call (its Redis round trip is measured).
+            "INTEROP_RATE_LIMIT": str(10**9),
+            # The outbox worker hands e-mail to Django's in-memory backend (no SMTP server in the bench):
+            # what is measured is the outbox (claim, attempt rows, audit) and the RQ worker, not a mail relay.
+            "EMAIL_BACKEND": os.environ.get(
+                "BENCH_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+            ),
         }
     )
     return env
@@ -356,20 +362,30 @@ def generate(env: dict[str, str], *args: str) -> dict[str, Any]:
 
 
 class Server:
-    def __init__(self, cfg: Config, env: dict[str, str], workdir: Path) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        env: dict[str, str],
+        workdir: Path,
+        name: str = "gunicorn",
+        port: int | None = None,
+        workers: int | None = None,
+    ) -> None:
         self.cfg = cfg
         self.env = env
-        self.log_path = workdir / "gunicorn.log"
+        self.name = name
+        self.port = port or cfg.port
+        self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         conf = ROOT / "config" / "gunicorn.conf.py"
-        bind = f"127.0.0.1:{cfg.port}"
+        bind = f"127.0.0.1:{self.port}"
         gunicorn = str(Path(PY).parent / "gunicorn")
         # Production's gunicorn config when it exists; workers and recycling are bench knobs (README).
         common = [
             "--bind",
             bind,
             "--workers",
-            str(cfg.workers),
+            str(workers or cfg.workers),
             "--max-requests",
             str(cfg.worker_max_requests),
         ]
@@ -392,9 +408,9 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise BenchError(f"gunicorn terminó al iniciar:\n{self.tail()}")
+                raise BenchError(f"{self.name} terminó al iniciar:\n{self.tail()}")
             try:
-                b = browser.Browser(self.cfg.port, timeout=5)
+                b = browser.Browser(self.port, timeout=5)
                 status = b.request("GET", "/health/ready").status
                 b.close()
                 if status == 200:
@@ -402,7 +418,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.3)
-        raise BenchError(f"gunicorn no respondió /health/ready en 60 s:\n{self.tail()}")
+        raise BenchError(f"{self.name} no respondió /health/ready en 60 s:\n{self.tail()}")
 
     def tail(self, lines: int = 30) -> str:
         try:
@@ -433,10 +449,11 @@ class Runner:
         self.workdir = workdir
         self.server = server
         self.results: dict[str, dict[str, Any]] = {}
+        self.other_pids: list[int] = []  # the provider server, the task worker: ours too
 
     def cpu_snapshot(self) -> cpu.Snapshot | None:
         pid = self.server.proc.pid if self.server.proc else None
-        return cpu.snapshot(pid, db_backend_pids(self.cfg))
+        return cpu.snapshot(pid, db_backend_pids(self.cfg), tuple(self.other_pids))
 
     def wait_for_quiet(
         self, limit_s: float, threshold: float = NOISY_SHARE, window: float = 3.0, verbose: bool = True
@@ -471,12 +488,14 @@ class Runner:
         capture: Path | None = None,
         max_requests: int | None = None,
         tool: str | None = None,
+        port: int | None = None,
     ) -> dict[str, Any]:
         """Check one request by hand (fails fast on a wrong answer), warm up, then measure."""
         tool = tool or self.cfg.tool
+        port = port or self.cfg.port
         if mode == "random" or tool == "python":
             sample = random.choice(requests)  # noqa: S311
-            resp = _check(self.cfg.port, sample, {**(headers or {}), **sample.headers})
+            resp = _check(port, sample, {**(headers or {}), **sample.headers})
             if resp.status not in expect:
                 raise BenchError(
                     f"{key}: {sample.method} {sample.path} respondió {resp.status}, se esperaba {expect}: "
@@ -490,7 +509,7 @@ class Runner:
         if warmup and self.cfg.warmup > 0 and mode == "random":
             loadgen.run(
                 loadgen.Phase(f"{key}-warmup", requests, mode, duration=self.cfg.warmup, **common),
-                self.cfg.port,
+                port,
                 self.workdir / "wrk",
                 self.cfg.tool,
             )
@@ -501,7 +520,7 @@ class Runner:
             loadgen.Phase(
                 key, requests, mode, duration=duration or self.cfg.duration, capture=capture, **common
             ),
-            self.cfg.port,
+            port,
             self.workdir / "wrk",
             tool,
         )
@@ -606,6 +625,215 @@ def codes_from(capture: Path) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------------
+# Expedientes, interoperability, outbox
+# --------------------------------------------------------------------------------------------------------
+
+QUEUE_PATH = "/gestion/expedientes/"
+
+
+def session_cookie(cfg: Config, username: str, password: str) -> str:
+    """Sign in through the real form and return the Cookie header of that session."""
+    b = browser.Browser(cfg.port)
+    try:
+        b.login(username, password)
+    finally:
+        b.close()
+    return "; ".join(f"{k}={v}" for k, v in b.cookies.items())
+
+
+def client_token(cfg: Config, client_id: str, secret: str, scope: str = "") -> str:
+    """A client-credentials access token from POST /token/."""
+    conn = http.client.HTTPConnection("127.0.0.1", cfg.port, timeout=30)
+    body = "grant_type=client_credentials" + (f"&scope={quote_plus(scope)}" if scope else "")
+    try:
+        conn.request(
+            "POST",
+            "/token/",
+            body=body,
+            headers={
+                "Authorization": browser.basic_auth(client_id, secret),
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        resp = conn.getresponse()
+        data = resp.read()
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise BenchError(f"POST /token/ de {client_id} respondió {resp.status}: {data[:300]!r}")
+    return str(json.loads(data)["access_token"])
+
+
+def cases_info(workdir: Path) -> dict[str, Any]:
+    return dict(json.loads((workdir / "cases.json").read_text()))
+
+
+def queue_requests(info: dict[str, Any]) -> list[loadgen.Request]:
+    """The clerk's queue as clerks use it: the default view (open cases by due date), its usual filters
+    and a deeper page. The same list at 1× and 10×."""
+    paths = [
+        "",
+        "?pagina=3",
+        "?estado=observado",
+        "?plazo=overdue",
+        "?estado=en_tramite&plazo=soon",
+        "?mios=on",
+        "?canal=ventanilla",
+        "?estado=resuelto",
+    ]
+    if info.get("office"):
+        paths.append(f"?oficina={info['office']}&canal=en_linea")
+    if info.get("procedure"):
+        paths.append(f"?tramite={info['procedure']}")
+    if info.get("document_number"):
+        paths.append(f"?q={quote_plus(info['document_number'])}")
+    if info.get("tracking_code"):
+        paths.append(f"?q={quote_plus(info['tracking_code'])}")
+    return [loadgen.Request("GET", QUEUE_PATH + p) for p in paths]
+
+
+def my_cases_requests() -> list[loadgen.Request]:
+    return [loadgen.Request("GET", "/mis-tramites/" + p) for p in ("", "", "?pagina=2", "?pagina=6")]
+
+
+def api_cases_requests(info: dict[str, Any], filtered: bool) -> list[loadgen.Request]:
+    if not filtered:
+        return [loadgen.Request("GET", "/api/v1/cases")]
+    since = (datetime.now(UTC) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    paths = ["?status=en_tramite", "?status=observado", f"?updated_since={quote_plus(since)}"]
+    if info.get("api_procedure"):
+        paths.append(f"?procedure={quote_plus(info['api_procedure'])}&status=resuelto")
+    return [loadgen.Request("GET", "/api/v1/cases" + p) for p in paths]
+
+
+def interop_requests(info: dict[str, Any], mediated: bool) -> list[loadgen.Request]:
+    """The same demo registry calls, straight to the provider or through the mediator."""
+    requests = []
+    for call in info["calls"]:
+        if not mediated:
+            requests.append(
+                loadgen.Request("GET", call["direct"], headers={"Interop-Provider-Secret": call["secret"]})
+            )
+            continue
+        headers = {}
+        if call["subject"]:
+            headers = {"Interop-Subject": call["subject"], "Interop-User": info["user"]}
+        requests.append(loadgen.Request("GET", call["mediated"], headers=headers))
+    return requests
+
+
+def interop_headers(info: dict[str, Any], token: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token}",
+        "Interop-Client": info["client"],
+        "Interop-Purpose": quote(info["purpose"], safe=""),
+    }
+
+
+def outbox_phase(
+    cfg: Config, env: dict[str, str], runner: Runner, key: str = "outbox", worker_class: str = ""
+) -> dict[str, Any]:
+    """Queue N e-mails (``message_queue``: row + audit + RQ job on commit) with no worker running, then
+    start production's RQ worker command (in burst mode: it exits when the queues are empty) and time
+    until every message is ``sent``. Throughput = messages ÷ (first → last ``sent_at``); the wall time also
+    counts the worker's start. ``worker_class`` runs the same command with another RQ worker class."""
+    import psycopg
+
+    if cfg.email_messages <= 0:
+        return {}
+    prefix = f"bench{key}"
+    queued = generate(env, "outbox-enqueue", "--count", str(cfg.email_messages), "--prefix", prefix)
+    log(f"bandeja de salida: {num(cfg.email_messages)} correos en cola en {queued['seconds']} s")
+    runner.wait_for_quiet(cfg.phase_quiet_wait, window=1.0, verbose=False)
+    command = [
+        PY,
+        "manage.py",
+        "rqworker",
+        "default",
+        "email",
+        "webhooks",
+        "--job-class",
+        "django_tasks_rq.Job",
+    ]
+    command += ["--with-scheduler", "--burst"]
+    if worker_class:
+        command += ["--worker-class", worker_class]
+    url = f"{cfg.pg_url}/{cfg.db_name}"
+    sql = "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'failed'), "
+    sql += f"min(sent_at), max(sent_at) FROM inbox_outboxmessage WHERE reference LIKE '{prefix}-%%'"
+    workers: list[subprocess.Popen[bytes]] = []
+    logs = []
+    before = runner.cpu_snapshot()
+    started = time.monotonic()
+    sent = failed = 0
+    first = last = None
+    try:
+        for n in range(max(1, cfg.email_workers)):
+            handle = (runner.workdir / f"rqworker-{key}-{n}.log").open("wb")
+            logs.append(handle)
+            workers.append(
+                subprocess.Popen(  # noqa: S603 - fixed command
+                    command,
+                    cwd=ROOT,
+                    env=env,
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        runner.other_pids = [w.pid for w in workers]
+        with psycopg.connect(url, autocommit=True) as conn:
+            while time.monotonic() - started < cfg.email_limit:
+                row = conn.execute(sql).fetchone()
+                sent, failed, first, last = int(row[0]), int(row[1]), row[2], row[3]
+                if sent + failed >= cfg.email_messages:
+                    break
+                if all(w.poll() is not None for w in workers):
+                    break
+                time.sleep(0.2)
+        wall = time.monotonic() - started
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(w.pid, signal.SIGTERM)  # our own worker's process group
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    w.wait(timeout=20)
+        for handle in logs:
+            handle.close()
+    share = cpu.foreign_share(before, runner.cpu_snapshot())
+    runner.other_pids = []
+    span = (last - first).total_seconds() if first and last else 0.0
+    result = {
+        "messages": cfg.email_messages,
+        "workers": max(1, cfg.email_workers),
+        "sent": sent,
+        "failed": failed,
+        "enqueue": queued,
+        "wall_s": round(wall, 2),
+        "span_s": round(span, 3),
+        "per_second": round((sent - 1) / span, 1) if span > 0 and sent > 1 else 0.0,
+        "per_second_wall": round(sent / wall, 1) if wall > 0 else 0.0,
+        "email_backend": env.get("EMAIL_BACKEND", ""),
+        "worker_class": worker_class or "rq.worker.Worker (por omisión)",
+        "command": " ".join(["manage.py", *command[2:]]),
+        "cpu": share,
+    }
+    runner.results[key] = result
+    log(
+        f"{key}: {sent}/{cfg.email_messages} enviados ({failed} fallidos) en {wall:.1f} s; "
+        f"{result['per_second']} mensajes/s entre el primero y el último"
+    )
+    if sent < cfg.email_messages:
+        tail = (runner.workdir / f"rqworker-{key}-0.log").read_text(errors="replace").splitlines()[-15:]
+        raise BenchError(
+            f"{key}: solo {sent} de {cfg.email_messages} correos enviados en {cfg.email_limit:g} s:\n"
+            + "\n".join(tail)
+        )
+    return result
+
+
+# --------------------------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------------------------
 
@@ -686,6 +914,16 @@ def build_metrics(cfg: Config, r: dict[str, dict[str, Any]]) -> list[dict[str, A
         "authorize": ["authorize"],
         "login": ["login"],
         "oidc_flow": ["login", "authorize", "token_ac"],
+        "queue": ["queue_10x"],
+        "growth_queue": ["growth_queue_1x", "queue_10x"],
+        "my_cases": ["my_cases"],
+        "api_cases": ["api_cases"],
+        "api_cases_filtered": ["api_cases_filtered"],
+        "growth_api_cases": ["growth_api_cases_1x", "api_cases"],
+        "interop_added_latency": ["interop_direct_seq", "interop_mediated_seq"],
+        "interop_throughput": ["interop_direct", "interop_mediated"],
+        "outbox": ["outbox"],
+        "outbox_simple": ["outbox_simple"],
     }
 
     def add(key: str, label: str, value: str, reference: str, status: str, **numbers: Any) -> None:
@@ -825,16 +1063,193 @@ def build_metrics(cfg: Config, r: dict[str, dict[str, Any]]) -> list[dict[str, A
         verdict(flow >= KEYCLOAK_LOGIN_PER_VCPU),
         per_core=flow,
     )
-    for key, (modules, label) in PENDING_MODULES.items():
-        present = next((m for m in modules if find_spec(m) is not None), None)
-        status = "pendiente"
-        value = (
-            "pendiente: el módulo aún no existe"
-            if present is None
-            else f"pendiente: falta el escenario ({present} ya existe)"
-        )
-        add(f"pending_{key}", label, value, "issue 8", status)
+    _case_rows(cfg, r, add, trivial)
+    _interop_rows(cfg, r, add)
+    _outbox_rows(cfg, r, add)
     return rows
+
+
+def _lat(m: dict[str, Any]) -> str:
+    return f"p50 {fmt(m['latency_ms']['p50'])} ms, p95 {fmt(m['latency_ms']['p95'])} ms"
+
+
+def _growth(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, float]:
+    mean = (b["latency_ms"]["mean"] or 0) / (a["latency_ms"]["mean"] or 1)
+    p95 = (b["latency_ms"]["p95"] or 0) / (a["latency_ms"]["p95"] or 1)
+    return mean, p95
+
+
+def _case_rows(cfg: Config, r: dict[str, dict[str, Any]], add: Any, trivial: float) -> None:
+    if "queue_10x" not in r:
+        return
+    small, large = cfg.extra["small_cases"], cfg.extra["large_cases"]
+    q = r["queue_10x"]
+    shape = (r.get("growth_queue_1x") or {}).get("cases") or {}
+    ratio = q["rps"] / trivial if trivial else 0.0
+    add(
+        "queue",
+        f"Bandeja del funcionario /gestion/expedientes/ ({num(large)} expedientes; filtros variados)",
+        f"{fmt(q['rps'])} sol/s = {fmt(100 * ratio, 1)} % de la trivial; {_lat(q)}",
+        "informativo (meta: crecimiento)",
+        "informativo",
+        rps=q["rps"],
+        ratio=ratio,
+        p50_ms=q["latency_ms"]["p50"],
+        p95_ms=q["latency_ms"]["p95"],
+        institution_cases_1x=shape.get("institution_cases"),
+    )
+    mean, p95 = _growth(r["growth_queue_1x"], q)
+    add(
+        "growth_queue",
+        f"Crecimiento bandeja del funcionario: {num(small)} → {num(large)} expedientes",
+        f"{fmt(mean, 2)}× más lento en media, {fmt(p95, 2)}× en p95",
+        "≤ 1,5× con 10× datos (media y p95)",
+        verdict(max(mean, p95) <= GOAL_GROWTH),
+        slower_mean=mean,
+        slower_p95=p95,
+        rps_1x=r["growth_queue_1x"]["rps"],
+        rps_10x=q["rps"],
+    )
+    m = r["my_cases"]
+    add(
+        "my_cases",
+        "«Mis trámites» /mis-tramites/ (ciudadano con muchos expedientes)",
+        f"{fmt(m['rps'])} sol/s = {fmt(100 * m['rps'] / trivial if trivial else 0, 1)} % de la trivial; "
+        f"{_lat(m)}",
+        "informativo",
+        "informativo",
+        rps=m["rps"],
+        p50_ms=m["latency_ms"]["p50"],
+        p95_ms=m["latency_ms"]["p95"],
+    )
+    for key, label in (
+        ("api_cases", "API GET /api/v1/cases (página 1)"),
+        ("api_cases_filtered", "API GET /api/v1/cases filtrada (estado, trámite, updated_since)"),
+    ):
+        m = r[key]
+        add(
+            key,
+            label,
+            f"{fmt(m['rps'])} sol/s = {fmt(100 * m['rps'] / trivial if trivial else 0, 1)} % de la trivial; "
+            f"{_lat(m)}",
+            "informativo",
+            "informativo",
+            rps=m["rps"],
+            p50_ms=m["latency_ms"]["p50"],
+            p95_ms=m["latency_ms"]["p95"],
+        )
+    if "growth_api_cases_1x" in r:
+        mean, p95 = _growth(r["growth_api_cases_1x"], r["api_cases"])
+        add(
+            "growth_api_cases",
+            f"Crecimiento API /api/v1/cases (página 1): {num(small)} → {num(large)} expedientes",
+            f"{fmt(mean, 2)}× más lento en media, {fmt(p95, 2)}× en p95",
+            "informativo (misma meta que la bandeja: ≤ 1,5×)",
+            "informativo" if max(mean, p95) <= GOAL_GROWTH else "informativo: > 1,5×",
+            slower_mean=mean,
+            slower_p95=p95,
+        )
+
+
+def _interop_rows(cfg: Config, r: dict[str, dict[str, Any]], add: Any) -> None:
+    if "interop_mediated_seq" not in r:
+        return
+    d, m = r["interop_direct_seq"]["latency_ms"], r["interop_mediated_seq"]["latency_ms"]
+    added50 = (m["p50"] or 0) - (d["p50"] or 0)
+    added95 = (m["p95"] or 0) - (d["p95"] or 0)
+    add(
+        "interop_added_latency",
+        f"Mediador: latencia añadida por llamada (bitácora de {num(cfg.log_entries)} entradas; "
+        "una llamada a la vez)",
+        f"+{fmt(added50)} ms en p50, +{fmt(added95)} ms en p95 (directo p50 {fmt(d['p50'])} / p95 "
+        f"{fmt(d['p95'])} ms; mediado p50 {fmt(m['p50'])} / p95 {fmt(m['p95'])} ms)",
+        "informativo (X-Road: decenas de ms por salto)",
+        "informativo",
+        added_p50_ms=added50,
+        added_p95_ms=added95,
+        direct_p50_ms=d["p50"],
+        direct_p95_ms=d["p95"],
+        mediated_p50_ms=m["p50"],
+        mediated_p95_ms=m["p95"],
+    )
+    d, m = r["interop_direct"], r["interop_mediated"]
+    ratio = m["rps"] / d["rps"] if d["rps"] else 0.0
+    add(
+        "interop_throughput",
+        f"Mediador: rendimiento con {cfg.connections} conexiones",
+        f"{fmt(m['rps'])} llamadas/s mediadas ({fmt(m['rps'] / cfg.cores)}/s/núcleo) = "
+        f"{fmt(100 * ratio, 1)} % de las directas ({fmt(d['rps'])}/s); mediadas {_lat(m)}",
+        "informativo",
+        "informativo",
+        rps=m["rps"],
+        direct_rps=d["rps"],
+        ratio=ratio,
+        p95_ms=m["latency_ms"]["p95"],
+    )
+
+
+def _outbox_rows(cfg: Config, r: dict[str, dict[str, Any]], add: Any) -> None:
+    o = r.get("outbox")
+    if not o:
+        return
+    workers = o["workers"]
+    add(
+        "outbox",
+        f"Bandeja de salida de correo: worker RQ ({workers} proceso{'s' if workers > 1 else ''})",
+        f"{fmt(o['per_second'])} mensajes/s ({num(o['sent'])} de {num(o['messages'])} enviados; "
+        f"{fmt(o['wall_s'], 1)} s con el arranque del worker = {fmt(o['per_second_wall'])}/s); "
+        f"encolar: {fmt(o['enqueue']['per_second'])}/s",
+        "informativo",
+        "informativo" if o["sent"] == o["messages"] else "NO CUMPLE: mensajes sin enviar",
+        per_second=o["per_second"],
+        per_second_wall=o["per_second_wall"],
+        enqueue_per_second=o["enqueue"]["per_second"],
+    )
+    s = r.get("outbox_simple")
+    if s:
+        add(
+            "outbox_simple",
+            "Bandeja de salida con `--worker-class rq.worker.SimpleWorker` (sin fork por trabajo)",
+            f"{fmt(s['per_second'])} mensajes/s ({num(s['sent'])} de {num(s['messages'])}; "
+            f"{fmt(s['per_second'] / o['per_second'] if o['per_second'] else 0, 1)}× el worker por omisión)",
+            "informativo",
+            "informativo" if s["sent"] == s["messages"] else "NO CUMPLE: mensajes sin enviar",
+            per_second=s["per_second"],
+            per_second_wall=s["per_second_wall"],
+        )
+
+
+def _data_lines(cfg: Config, d: dict[str, Any]) -> list[str]:
+    lines = []
+    shape = d.get("cases") or {}
+    if shape:
+        statuses = d.get("cases_statuses") or {}
+        total = sum(statuses.values()) or 1
+        mix = ", ".join(
+            f"{k} {fmt(100 * v / total, 1)} %" for k, v in sorted(statuses.items(), key=lambda x: -x[1])
+        )
+        small = d.get("cases_1x") or {}
+        lines += [
+            f"- Expedientes: {num(shape['cases'])} ({mix}); crecimiento medido con "
+            f"{num(cfg.extra['small_cases'])} → {num(cfg.extra['large_cases'])}. Bandeja del funcionario "
+            f"`{shape['clerk']}`: {num(small.get('institution_open', 0))} → {num(shape['institution_open'])} "
+            f"abiertos de {num(small.get('institution_cases', 0))} → {num(shape['institution_cases'])} de su "
+            f"institución; historial (CaseEvent): {num(shape['case_events'])} filas; «Mis trámites»: "
+            f"{num(shape['heavy_citizen_cases'])} expedientes de un mismo ciudadano.",
+        ]
+    if d.get("interop_log"):
+        verify = d.get("interop_verify") or {}
+        checked = (
+            f"; `interop_verify_log` tras la medición: {verify.get('message', '')} "
+            f"({fmt(verify.get('seconds'), 1)} s)"
+            if verify and not verify.get("skipped")
+            else ""
+        )
+        lines.append(
+            f"- Bitácora de interoperabilidad: {num(d['interop_log'])} entradas generadas con la cadena de "
+            f"hashes de la aplicación (`entry_digest`){checked}."
+        )
+    return lines
 
 
 def write_results(cfg: Config, payload: dict[str, Any]) -> None:
@@ -877,7 +1292,7 @@ def write_results(cfg: Config, payload: dict[str, Any]) -> None:
         f"{num(cfg.extra['small_total'])} → {num(cfg.extra['large_total'])}.",
         f"- Personas: {num(d['persons'])}; cuentas de prueba con contraseña conocida: {d['accounts']}.",
         f"- Generación: {fmt(d['generation_seconds'], 1)} s (migrar y demo {fmt(d['setup_seconds'], 1)} s).",
-        "- Pendiente (los módulos aún no existen): " + "; ".join(PENDING_DATA.values()) + ".",
+        *_data_lines(cfg, d),
         "",
         "## Máquina y modo de servicio",
         "",
@@ -911,9 +1326,19 @@ def main() -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     small_total = max(50, cfg.procedures // 10)
-    cfg.extra.update(small_total=small_total, large_total=cfg.procedures)
+    small_cases = max(100, cfg.cases // 10)
+    small_log = max(100, cfg.log_entries // 10)
+    cfg.extra.update(
+        small_total=small_total,
+        large_total=cfg.procedures,
+        small_cases=small_cases,
+        large_cases=cfg.cases,
+        small_log=small_log,
+    )
     log(
         f"{num(cfg.procedures)} trámites (crecimiento desde {num(small_total)}), "
+        f"{num(cfg.cases)} expedientes (desde {num(small_cases)}), "
+        f"{num(cfg.log_entries)} entradas de la bitácora de interoperabilidad, "
         f"{num(cfg.persons)} personas, {cfg.workers} workers, {cfg.connections} conexiones, "
         f"{cfg.duration:g} s por fase, carga con {cfg.tool}"
     )
@@ -921,6 +1346,10 @@ def main() -> int:
         log("AVISO: wrk no está instalado; se usa el cliente Python (menos preciso, compite por la CPU).")
     env = bench_env(cfg, workdir)
     server = Server(cfg, env, workdir)
+    # The demo registries run in their own gunicorn: the mediator calls its provider over HTTP, and a sync
+    # worker calling back into its own server would wait for a free worker of that same server.
+    provider_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus-provider")}
+    provider = Server(cfg, provider_env, workdir, name="provider", port=free_port(), workers=cfg.workers)
     runner = Runner(cfg, workdir, server)
     data: dict[str, Any] = {}
     explain: Any = None
@@ -945,22 +1374,65 @@ def main() -> int:
             "--target",
             str(small_total),
         )
+        cases_1x = generate(env, "cases", "--target", str(small_cases), "--out", str(workdir))
+        log(f"expedientes: {cases_1x['cases']} → {cases_1x['shape']}")
+        log_1x = generate(env, "interop-log", "--target", str(small_log), "--final", str(cfg.log_entries))
+        log(f"bitácora de interoperabilidad: {log_1x['log']}")
         exported = generate(env, "export", "--out", str(workdir))
         log(f"generado: {gen} → {exported}")
+        provider.start()
+        runner.other_pids = [provider.proc.pid] if provider.proc else []
+        interop_setup = generate(
+            env,
+            "interop-setup",
+            "--provider-base",
+            f"http://127.0.0.1:{provider.port}",
+            "--out",
+            str(workdir),
+        )
+        log(f"proveedor de los registros de demostración en 127.0.0.1:{provider.port}: {interop_setup}")
         server.start()
         log(f"gunicorn en 127.0.0.1:{cfg.port} ({' '.join(server.command[1:])})")
         data["cpu_before_1x"] = runner.wait_for_quiet(cfg.quiet_wait)
 
-        # 1× data: search and list
+        # 1× data: search and list; the clerk's queue and the cases API
         runner.search_phase("growth_search_html_1x", "/tramites/?q=")
         runner.phase("growth_list_1x", list_requests())
         runner.results["growth_list_1x"]["procedures"] = exported["procedures"]
+        info = cases_info(workdir)  # the same filter values at 1× and 10×
+        clerk_cookie = session_cookie(cfg, info["clerk"], DEMO_PASSWORD)
+        runner.phase("growth_queue_1x", queue_requests(info), headers={"Cookie": clerk_cookie})
+        runner.results["growth_queue_1x"]["cases"] = cases_1x["shape"]
+        api_token = client_token(cfg, info["api_client"], info["api_secret"], "expedientes")
+        runner.phase(
+            "growth_api_cases_1x",
+            api_cases_requests(info, filtered=False),
+            headers={"Authorization": f"Bearer {api_token}"},
+        )
 
         grow = generate(env, "procedures", "--target", str(cfg.procedures))
         exported = generate(env, "export", "--out", str(workdir))
         gen_seconds = gen["persons"]["seconds"] + gen["procedures"]["seconds"] + grow["procedures"]["seconds"]
-        data.update(exported, generation_seconds=round(gen_seconds, 1), generation=[gen, grow])
         log(f"catálogo a {num(exported['procedures'])} trámites en {grow['procedures']['seconds']} s")
+        cases_10x = generate(env, "cases", "--target", str(cfg.cases), "--out", str(workdir))
+        log(f"expedientes: {cases_10x['cases']} → {cases_10x['shape']}")
+        log_10x = generate(
+            env, "interop-log", "--target", str(cfg.log_entries), "--final", str(cfg.log_entries)
+        )
+        log(f"bitácora de interoperabilidad: {log_10x['log']}")
+        gen_seconds += sum(g["cases"]["seconds"] for g in (cases_1x, cases_10x)) + sum(
+            g["log"]["seconds"] for g in (log_1x, log_10x)
+        )
+        data.update(
+            exported,
+            generation_seconds=round(gen_seconds, 1),
+            generation=[gen, grow, cases_1x, cases_10x, log_1x, log_10x],
+            cases=cases_10x["shape"],
+            cases_1x=cases_1x["shape"],
+            cases_statuses=cases_10x["cases"]["statuses"],
+            interop_log=log_10x["log"]["total"],
+            interop=interop_setup,
+        )
         redis_flush(cfg)
 
         # 10× data: everything, as ratios against /health/live measured at the start and at the end
@@ -971,6 +1443,37 @@ def main() -> int:
         runner.search_phase("search_api", "/api/v1/procedures?q=")
         runner.phase("detail", detail_requests(workdir))
         runner.phase("list_10x", list_requests())
+
+        # Expedientes with 10× data: the queue (same requests as 1×), "Mis trámites", the API
+        clerk_cookie = session_cookie(cfg, info["clerk"], DEMO_PASSWORD)
+        runner.phase("queue_10x", queue_requests(info), headers={"Cookie": clerk_cookie})
+        citizen_cookie = session_cookie(cfg, info["heavy_citizen"], BENCH_PASSWORD)
+        runner.phase("my_cases", my_cases_requests(), headers={"Cookie": citizen_cookie})
+        api_token = client_token(cfg, info["api_client"], info["api_secret"], "expedientes")
+        runner.phase(
+            "api_cases",
+            api_cases_requests(info, filtered=False),
+            headers={"Authorization": f"Bearer {api_token}"},
+        )
+        runner.phase(
+            "api_cases_filtered",
+            api_cases_requests(info, filtered=True),
+            headers={"Authorization": f"Bearer {api_token}"},
+        )
+
+        # Interoperability with the full message log: the same registry calls direct and mediated, under
+        # load (throughput) and one at a time (the latency a call gains).
+        iinfo = json.loads((workdir / "interop.json").read_text())
+        itoken = client_token(cfg, iinfo["client_id"], iinfo["secret"])
+        iheaders = interop_headers(iinfo, itoken)
+        runner.phase("interop_direct", interop_requests(iinfo, mediated=False), port=provider.port)
+        runner.phase("interop_mediated", interop_requests(iinfo, mediated=True), headers=iheaders)
+        runner.phase(
+            "interop_direct_seq", interop_requests(iinfo, mediated=False), port=provider.port, connections=1
+        )
+        runner.phase(
+            "interop_mediated_seq", interop_requests(iinfo, mediated=True), headers=iheaders, connections=1
+        )
 
         cc_id = CC_CLIENT
         runner.phase(
@@ -1033,7 +1536,15 @@ def main() -> int:
             warmup=False,
         )
         runner.phase("health_end", [loadgen.Request("GET", "/health/live")], warmup=False)
+        provider.stop()
+        runner.other_pids = []
+        outbox_phase(cfg, env, runner)
+        if os.environ.get("BENCH_EMAIL_COMPARE", "1") == "1":
+            # Same worker command with RQ's SimpleWorker (no fork per job): what a one-flag change gives.
+            outbox_phase(cfg, env, runner, key="outbox_simple", worker_class="rq.worker.SimpleWorker")
+        data["interop_verify"] = verify_log(cfg, env)
         explain = _explain(env)
+        data["explain_cases"] = _explain(env, "explain_cases.py", "explain_cases.txt")
         machine = machine_facts(cfg, server)
     except Exception as exc:
         if not isinstance(exc, BenchError):
@@ -1045,6 +1556,7 @@ def main() -> int:
         return 2
     finally:
         server.stop()
+        provider.stop()
         if cfg.keep_db:
             log(f"BENCH_KEEP_DB=1: se conserva la base {cfg.db_name}")
         else:
@@ -1074,6 +1586,11 @@ def main() -> int:
             "load_generator": cfg.tool,
             "growth_small": small_total,
             "growth_large": cfg.procedures,
+            "cases": cfg.cases,
+            "cases_small": small_cases,
+            "interop_log_entries": cfg.log_entries,
+            "email_messages": cfg.email_messages,
+            "email_workers": cfg.email_workers,
             "queries": QUERIES,
         },
         "data": data,
@@ -1087,7 +1604,6 @@ def main() -> int:
         "metrics": metrics,
         "phases": runner.results,
         "explain": explain,
-        "pending_data": PENDING_DATA,
     }
     write_results(cfg, payload)
     print()
@@ -1101,9 +1617,30 @@ def main() -> int:
     return 0
 
 
-def _explain(env: dict[str, str]) -> Any:
+def verify_log(cfg: Config, env: dict[str, str]) -> dict[str, Any]:
+    """``manage.py interop_verify_log`` over the whole chain (generated entries and the mediator's own)."""
+    if os.environ.get("BENCH_VERIFY_LOG", "1") != "1":
+        return {"skipped": True}
+    started = time.monotonic()
     proc = subprocess.run(  # noqa: S603
-        [PY, str(BENCH / "explain.py"), str(BENCH / "results" / "explain.txt")],
+        [PY, "manage.py", "interop_verify_log"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    seconds = round(time.monotonic() - started, 1)
+    text = (proc.stdout + proc.stderr).strip().splitlines()
+    result = {"ok": proc.returncode == 0, "seconds": seconds, "message": text[-1] if text else ""}
+    log(f"verificación de la cadena en {seconds} s: {result['message']}")
+    return result
+
+
+def _explain(env: dict[str, str], script: str = "explain.py", out: str = "explain.txt") -> Any:
+    proc = subprocess.run(  # noqa: S603
+        [PY, str(BENCH / script), str(BENCH / "results" / out)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -1112,7 +1649,7 @@ def _explain(env: dict[str, str]) -> Any:
         check=False,
     )
     if proc.returncode != 0:
-        raise BenchError(f"bench/explain.py falló:\n{proc.stderr.strip()[-2000:]}")
+        raise BenchError(f"bench/{script} falló:\n{proc.stderr.strip()[-2000:]}")
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("RESULT "):
             return json.loads(line[7:])
