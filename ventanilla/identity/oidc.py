@@ -220,6 +220,8 @@ class VentanillaValidator(OAuth2Validator):
         return True
 
     def validate_user_match(self, id_token_hint: str | None, scopes: Any, claims: Any, request: Any) -> bool:
+        # oauthlib's request carries no session user; VentanillaAuthorizationView.get compares the
+        # id_token_hint's subject with the signed-in person before this runs.
         return True
 
     # --- claims --------------------------------------------------------------------------------------
@@ -346,6 +348,34 @@ def _without_params(url: str, *names: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def id_token_hint_subject(hint: str, application: Any) -> str | None:
+    """The ``sub`` of an ID token this provider issued to ``application`` (signature checked; an expired
+    token is still a valid hint, OIDC Core §3.1.2.1), or None when it is not one."""
+    import json
+
+    from jwcrypto import jwt as jwcrypto_jwt
+    from jwcrypto.common import JWException
+
+    key = application.jwk_key
+    if not hint or len(hint) > 8192 or key is None:
+        return None
+    try:
+        token = jwcrypto_jwt.JWT(key=key, jwt=hint, check_claims=False)
+        claims = json.loads(token.claims)
+    except (JWException, ValueError, TypeError):
+        return None
+    audience = claims.get("aud")
+    audiences = [audience] if isinstance(audience, str) else list(audience or [])
+    if application.client_id not in audiences or not isinstance(claims.get("sub"), str):
+        return None
+    return str(claims["sub"])
+
+
+def subject_of(user: Any) -> str:
+    person = person_for(user)
+    return str(person.uuid if person else user.uuid)
+
+
 class VentanillaAuthorizationView(AuthorizationView):
     """Authorization endpoint: fresh sign-in on demand, level of assurance (checked on the GET that shows
     the consent screen *and* on the POST that answers it), remembered consent, Spanish consent screen."""
@@ -393,6 +423,20 @@ class VentanillaAuthorizationView(AuthorizationView):
             client_id=credentials["client_id"]
         )
         prompt = set(request.GET.get("prompt", "").split())
+        hint = request.GET.get("id_token_hint", "")
+        if hint:
+            # The client says who it expects: a session of someone else must not answer for them.
+            expected = id_token_hint_subject(hint, application)
+            if expected is None:
+                return self._refuse(application, credentials, "invalid_request", "id_token_hint no válido.")
+            if expected != subject_of(request.user):
+                audit_record(actor=request.user, action="oidc.user_mismatch", target=application)
+                if "none" in prompt:
+                    return self._refuse(
+                        application, credentials, "login_required", "La sesión abierta es de otra persona."
+                    )
+                logout(request)
+                return redirect_to_login(_without_params(request.get_full_path(), "prompt"))
         if "login" in prompt or "max_age" in request.GET:
             try:
                 limit = REAUTH_SECONDS if "login" in prompt else max(int(request.GET["max_age"]), 0)

@@ -670,3 +670,30 @@ def test_admin_has_no_sign_in_of_its_own(agency: Any) -> None:
         Client().post("/admin/login/", {"username": "agencia", "password": "clave-de-prueba-123"}).status_code
         == 302
     )
+
+
+def test_id_token_hint_of_someone_else_is_not_answered_by_this_session(
+    alice: Any, citizen: Person, app_a: Application, institution_a: Any
+) -> None:
+    client = _signed_in(alice)
+    verifier, challenge = pkce_pair()
+    tokens = _exchange(
+        consent_and_get_code(client, authorize_params(code_challenge=challenge)), verifier
+    ).json()
+    hint = tokens["id_token"]
+    # Same person: the hint matches and the flow goes on (consent remembered → code).
+    same = client.get("/authorize/", authorize_params(id_token_hint=hint, prompt="none"))
+    assert same.status_code == 302 and "code=" in same["Location"]
+    # Another person's session: prompt=none answers login_required; otherwise sign in again.
+    from django.contrib.auth import get_user_model
+
+    other = get_user_model().objects.create_user(username="otra", password="clave-de-prueba-123")
+    other_client = _signed_in(other)
+    silent = other_client.get("/authorize/", authorize_params(id_token_hint=hint, prompt="none"))
+    assert silent.status_code == 302
+    assert parse_qs(urlparse(silent["Location"]).query)["error"] == ["login_required"]
+    loud = other_client.get("/authorize/", authorize_params(id_token_hint=hint))
+    assert loud.status_code == 302 and loud["Location"].startswith("/cuenta/ingresar/")
+    # A forged or foreign hint is refused.
+    forged = client.get("/authorize/", authorize_params(id_token_hint=hint[:-4] + "AAAA"))
+    assert parse_qs(urlparse(forged["Location"]).query)["error"] == ["invalid_request"]
