@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +23,12 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from oauth2_provider.exceptions import InvalidOIDCClientError, OAuthToolkitError
-from oauth2_provider.models import get_access_token_model, get_application_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_grant_model,
+    get_refresh_token_model,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import (
     AuthorizationView,
@@ -181,6 +187,67 @@ class VentanillaValidator(OAuth2Validator):
     """django-oauth-toolkit's validator with the platform's rules (approval, scopes, claims, audit)."""
 
     oidc_claim_scope = None  # claims are filtered by scope in standard_claims()/bolivia_claims()
+
+    # --- authorization codes: one read of the grant per token request ----------------------------------
+    # django-oauth-toolkit reads the same Grant row five times while exchanging a code (validate_code,
+    # confirm_redirect_uri, PKCE challenge and method, scopes, nonce). The row is read once per oauthlib
+    # request and reused; the code is still consumed by DOT's delete (one of two concurrent exchanges wins).
+    @staticmethod
+    def _grant(request: Any, code: str) -> Any:
+        cache = getattr(request, "_vt_grants", None)
+        if cache is None:
+            cache = {}
+            request._vt_grants = cache
+        if code not in cache:
+            cache[code] = get_grant_model().objects.select_related("user").filter(code=code).first()
+        return cache[code]
+
+    def _grant_of(self, request: Any, code: str, client: Any) -> Any:
+        grant = self._grant(request, code) if request is not None else None
+        if grant is None or client is None or grant.application_id != client.pk:
+            return None
+        return grant
+
+    def validate_code(
+        self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        grant = self._grant_of(request, code, client)
+        if grant is None or grant.is_expired():
+            return False
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
+        return True
+
+    def confirm_redirect_uri(
+        self, client_id: str, code: str, redirect_uri: str, client: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        request = args[0] if args else kwargs.get("request")
+        if request is None:
+            return bool(super().confirm_redirect_uri(client_id, code, redirect_uri, client, *args, **kwargs))
+        grant = self._grant_of(request, code, client)
+        return grant is not None and bool(grant.redirect_uri_allowed(redirect_uri))
+
+    def get_code_challenge(self, code: str, request: Any) -> str | None:
+        grant = self._grant_of(request, code, getattr(request, "client", None))
+        return (grant.code_challenge or None) if grant is not None else None
+
+    def get_code_challenge_method(self, code: str, request: Any) -> str | None:
+        grant = self._grant_of(request, code, getattr(request, "client", None))
+        return (grant.code_challenge_method or None) if grant is not None else None
+
+    def get_authorization_code_scopes(
+        self, client_id: str, code: str, redirect_uri: str, request: Any
+    ) -> list[str]:
+        grant = self._grant(request, code)
+        return grant.scope.split() if grant is not None and grant.scope else []
+
+    def get_authorization_code_nonce(self, client_id: str, code: str, redirect_uri: str, request: Any) -> Any:
+        grant = self._grant(request, code)
+        return (grant.nonce or None) if grant is not None else None
 
     # --- clients -----------------------------------------------------------------------------------
     def _approved(self, request: Any) -> bool:

@@ -697,3 +697,13 @@ def test_id_token_hint_of_someone_else_is_not_answered_by_this_session(
     # A forged or foreign hint is refused.
     forged = client.get("/authorize/", authorize_params(id_token_hint=hint[:-4] + "AAAA"))
     assert parse_qs(urlparse(forged["Location"]).query)["error"] == ["invalid_request"]
+
+
+def test_code_exchange_reads_the_grant_once(
+    alice: Any, citizen: Person, app_a: Application, django_assert_max_num_queries: Any
+) -> None:
+    verifier, challenge = pkce_pair()
+    client = _signed_in(alice)
+    code = consent_and_get_code(client, authorize_params(code_challenge=challenge))
+    with django_assert_max_num_queries(16):
+        assert _exchange(code, verifier).status_code == 200
