@@ -964,9 +964,12 @@ def generate_interop_log(target: int, final: int, seed: int = 20251202) -> dict[
     from django.db import transaction
     from django.utils import timezone
 
+    from ventanilla.interop import services as interop_services
     from ventanilla.interop.demo import CONSUMER_SUBSYSTEM, PURPOSE
     from ventanilla.interop.models import LogHead, MessageLogEntry, Service, Subsystem
     from ventanilla.interop.services import EMPTY_HASH, GENESIS_HASH, entry_digest
+
+    digest_version = getattr(interop_services, "DIGEST_VERSION", None)  # as log_append writes today
 
     started = time.monotonic()
     rng = random.Random(seed + target)  # noqa: S311 - synthetic data, reproducible
@@ -1030,6 +1033,7 @@ def generate_interop_log(target: int, final: int, seed: int = 20251202) -> dict[
                     request_body=None,
                     response_body=None,
                     prev_hash=state["prev"],
+                    digest_version=digest_version,
                 )
                 entry.entry_hash = entry_digest(entry)  # type: ignore[arg-type]
                 state["prev"] = entry.entry_hash
@@ -1079,7 +1083,7 @@ def interop_setup(provider_base: str, out: Path) -> dict[str, Any]:
         "secret": demo_secret(consumer),
         "client": f"{consumer}/EXPEDIENTES",
         "user": f"funcionario.{consumer.lower()}",
-        "purpose": PURPOSE,
+        "purpose": PURPOSE.split(";")[0].strip(),  # a right may name several purposes ("a; b")
         "calls": calls,
     }
     (out / "interop.json").write_text(json.dumps(info))

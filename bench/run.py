@@ -316,6 +316,9 @@ def bench_env(cfg: Config, workdir: Path) -> dict[str, str]:
             # The mediator's per-consumer limit (600/min) would turn the throughput phase into a measure of
             # 429s; the limiter still runs on every call (its Redis round trip is measured).
             "INTEROP_RATE_LIMIT": str(10**9),
+            # The demo registries (the bench's provider server) live on 127.0.0.1 over plain HTTP, which
+            # production refuses as a provider address (SSRF rule); allowed here as in dev and test.
+            "INTEROP_ALLOW_PRIVATE_PROVIDERS": "1",
             # The outbox worker hands e-mail to Django's in-memory backend (no SMTP server in the bench):
             # what is measured is the outbox (claim, attempt rows, audit) and the RQ worker, not a mail relay.
             "EMAIL_BACKEND": os.environ.get(
@@ -710,14 +713,14 @@ def interop_requests(info: dict[str, Any], mediated: bool) -> list[loadgen.Reque
     """The same demo registry calls, straight to the provider or through the mediator."""
     requests = []
     for call in info["calls"]:
-        if not mediated:
-            requests.append(
-                loadgen.Request("GET", call["direct"], headers={"Interop-Provider-Secret": call["secret"]})
-            )
-            continue
         headers = {}
         if call["subject"]:
             headers = {"Interop-Subject": call["subject"], "Interop-User": info["user"]}
+        if not mediated:
+            # What the mediator sends the provider: its secret and the subject of the consultation.
+            headers["Interop-Provider-Secret"] = call["secret"]
+            requests.append(loadgen.Request("GET", call["direct"], headers=headers))
+            continue
         requests.append(loadgen.Request("GET", call["mediated"], headers=headers))
     return requests
 
